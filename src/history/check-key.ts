@@ -1,0 +1,124 @@
+/**
+ * Checking the operations of one key: the search, and what its result means for people.
+ * Pure: the caller drives the generator and decides when to stop it.
+ */
+import { searchSteps, type SearchOp, type SearchResult } from './check-search.js';
+import { explainIllegal, explainUnreachable, isSearchRelevant, kvModel } from './kv-model.js';
+import type { KeyValue, Operation } from './types.js';
+
+/** `skipped`: not checked, because another key had already settled the verdict. */
+export type KeyVerdict = 'linearizable' | 'not-linearizable' | 'unknown' | 'skipped';
+
+/** One operation placed in a linearization, with the value of the key around it. */
+export interface LinearizedStep {
+  /** Index into History.operations. */
+  op: number;
+  before: KeyValue;
+  after: KeyValue;
+}
+
+export interface KeyFailure {
+  /** The value after the longest linearizable prefix. */
+  state: KeyValue;
+  /** The operation that had to take effect next and could not (index into History.operations). */
+  stuck: number;
+  reason: string;
+  /** Every operation that could have gone next, with why it could not (if it was illegal). */
+  rejected: { op: number; reason: string }[];
+}
+
+export interface KeyReport {
+  key: string;
+  verdict: KeyVerdict;
+  /** Operations on this key, and how many of them have an unknown outcome. */
+  operations: number;
+  indeterminate: number;
+  /** Operations the search had to place (the rest constrain nothing). */
+  searched: number;
+  /**
+   * Linearizable: a linearization (indeterminate ops not listed took effect at the end, if
+   * at all). Otherwise: the longest linearizable prefix found.
+   */
+  linearization: LinearizedStep[];
+  failure?: KeyFailure;
+  /** Distinct configurations explored. */
+  configs: number;
+  /** Filled in by the driver that timed it. */
+  elapsedMs?: number;
+}
+
+
+export interface KeyCheckOptions {
+  /** Default true; false runs the plain memoised WGL search (for comparison). */
+  pruning?: boolean;
+  shouldStop?: () => boolean;
+}
+
+/** A key's search, ready to run: step it with `steps.next(stop)`. */
+export interface KeyJob {
+  key: string;
+  ops: readonly Operation[];
+  relevant: Operation[];
+  steps: Generator<void, SearchResult<KeyValue>, boolean>;
+}
+
+export function prepareKey(key: string, ops: readonly Operation[], options: KeyCheckOptions = {}): KeyJob {
+  const relevant = ops.filter(isSearchRelevant);
+  const input: SearchOp<Operation>[] = relevant.map(op => ({
+    op, call: op.invokeTime, ret: op.returnTime, indeterminate: op.status === 'info',
+  }));
+  const pruning = options.pruning ?? true;
+  return { key, ops, relevant, steps: searchSteps(kvModel, input, { pruning }) };
+}
+
+/** Runs a key's search on this thread until it ends or `shouldStop` says so. */
+export function checkKey(key: string, ops: readonly Operation[], options: KeyCheckOptions = {}): KeyReport {
+  const job = prepareKey(key, ops, options);
+  let r = job.steps.next(false);
+  while (!r.done) r = job.steps.next(options.shouldStop?.() ?? false);
+  return keyReportFromResult(job, r.value);
+}
+
+export function keyReportFromResult(job: KeyJob, result: SearchResult<KeyValue>): KeyReport {
+  const { key, ops, relevant } = job;
+  const steps = (placements: { op: number; state: KeyValue }[]): LinearizedStep[] => {
+    let before: KeyValue = kvModel.init;
+    return placements.map(p => {
+      const step = { op: relevant[p.op]!.index, before, after: p.state };
+      before = p.state;
+      return step;
+    });
+  };
+  const base = {
+    key,
+    operations: ops.length,
+    indeterminate: ops.filter(o => o.status === 'info').length,
+    searched: relevant.length,
+    configs: result.configs,
+  };
+  switch (result.kind) {
+    case 'linearizable':
+      return { ...base, verdict: 'linearizable', linearization: steps(result.order) };
+    case 'unknown':
+      return { ...base, verdict: 'unknown', linearization: steps(result.prefix) };
+    case 'not-linearizable': {
+      const unsatisfiable = result.unsatisfiable === undefined ? undefined : relevant[result.unsatisfiable];
+      const stuck = unsatisfiable ?? relevant[result.stuck];
+      const rejected = result.candidates.map(c => ({
+        op: relevant[c]!.index,
+        reason: explainIllegal(result.state, relevant[c]!) ?? 'legal here, but every order that follows fails',
+      }));
+      const reason = stuck === undefined ? 'no operation can be placed first'
+        : unsatisfiable !== undefined ? explainUnreachable(result.state, unsatisfiable)
+          : explainIllegal(result.state, stuck)
+            ?? 'it is legal here, but every order of the operations after it fails';
+      return {
+        ...base,
+        verdict: 'not-linearizable',
+        linearization: steps(result.prefix),
+        failure: { state: result.state, stuck: stuck?.index ?? -1, reason, rejected },
+      };
+    }
+  }
+}
+
