@@ -3,7 +3,9 @@
  * Pure: the caller drives the generator and decides when to stop it.
  */
 import { searchSteps, type SearchOp, type SearchResult } from './check-search.js';
-import { explainIllegal, explainUnreachable, isSearchRelevant, kvModel } from './kv-model.js';
+import {
+  describeOperation, explainIllegal, explainUnreachable, isSearchRelevant, kvModel, showValue,
+} from './kv-model.js';
 import type { KeyValue, Operation } from './types.js';
 
 /** `skipped`: not checked, because another key had already settled the verdict. */
@@ -102,16 +104,26 @@ export function keyReportFromResult(job: KeyJob, result: SearchResult<KeyValue>)
     case 'unknown':
       return { ...base, verdict: 'unknown', linearization: steps(result.prefix) };
     case 'not-linearizable': {
+      const placed = new Set(result.prefix.map(p => p.op));
+      /** Why a candidate was refused, in words. */
+      const refusal = (c: number): string => {
+        const illegal = explainIllegal(result.state, relevant[c]!);
+        if (illegal) return illegal;
+        const dead = result.deadEnds.find(d => d.op === c);
+        if (dead) {
+          const needer = relevant.findIndex((o, i) => !placed.has(i) && i !== c && o.status !== 'info'
+            && kvModel.hints!.requires(o)?.state === dead.lost);
+          const example = needer >= 0 ? ` (id ${relevant[needer]!.id}: ${describeOperation(relevant[needer]!)})` : '';
+          return `after it the value could never be ${showValue(dead.lost)} again, yet a later operation needs that${example}`;
+        }
+        return 'it is legal here, but every order of the operations after it fails';
+      };
+      const rejected = result.candidates.map(c => ({ op: relevant[c]!.index, reason: refusal(c) }));
       const unsatisfiable = result.unsatisfiable === undefined ? undefined : relevant[result.unsatisfiable];
-      const stuck = unsatisfiable ?? relevant[result.stuck];
-      const rejected = result.candidates.map(c => ({
-        op: relevant[c]!.index,
-        reason: explainIllegal(result.state, relevant[c]!) ?? 'legal here, but every order that follows fails',
-      }));
+      const stuckIdx = result.unsatisfiable ?? result.stuck;
+      const stuck = relevant[stuckIdx];
       const reason = stuck === undefined ? 'no operation can be placed first'
-        : unsatisfiable !== undefined ? explainUnreachable(result.state, unsatisfiable)
-          : explainIllegal(result.state, stuck)
-            ?? 'it is legal here, but every order of the operations after it fails';
+        : unsatisfiable !== undefined ? explainUnreachable(result.state, unsatisfiable) : refusal(stuckIdx);
       return {
         ...base,
         verdict: 'not-linearizable',

@@ -139,6 +139,8 @@ export type SearchResult<S> =
      * longer arise (R5): that operation. It explains the failure better than `stuck`.
      */
     unsatisfiable?: number;
+    /** Candidates that were legal but would have left `lost` needed and unreachable (R4a). */
+    deadEnds: { op: number; lost: S }[];
     configs: number;
   }
   | { kind: 'unknown'; prefix: Placement<S>[]; configs: number };
@@ -361,6 +363,7 @@ export function* searchSteps<S, O>(
   let best: number[] = [];
   let bestStates: number[] = [];
   let bestSid = sid, bestStuck = -1, bestCandidates: number[] = [], bestUnsatisfiable = -1;
+  let bestDeadEnds: { op: number; lost: number }[] = [];
   let unsatisfiable = -1; // set while backtracking out of a configuration that R5 killed
   let bestDirty = true; // so that a failure at the root is explained too
   let lowWater = 0; // the stack below this depth has not changed since the last snapshot
@@ -380,6 +383,17 @@ export function* searchSteps<S, O>(
       bestCandidates.push(e >> 1);
     }
     bestUnsatisfiable = unsatisfiable;
+    bestDeadEnds = [];
+    if (valueRules) {
+      // Which candidates R4(a) refused here: legal, but they strand the current value.
+      const needed = needDet[sid] ?? 0, made = producers[sid] ?? 0;
+      for (const i of bestCandidates) {
+        const to = stepTo(i);
+        const ownNeed = !isInfo(i) && reqOf[i] === sid ? 1 : 0;
+        const ownMake = prodOf[i] === sid ? 1 : 0;
+        if (to >= 0 && to !== sid && needed - ownNeed > 0 && made - ownMake === 0) bestDeadEnds.push({ op: i, lost: sid });
+      }
+    }
     bestDirty = false;
   };
   const placements = (idx: number[], sids: number[]): Placement<S>[] =>
@@ -470,6 +484,7 @@ export function* searchSteps<S, O>(
     stuck: bestStuck >= 0 ? order[bestStuck]! : -1,
     candidates: bestCandidates.map(i => order[i]!),
     ...(bestUnsatisfiable >= 0 ? { unsatisfiable: order[bestUnsatisfiable]! } : {}),
+    deadEnds: bestDeadEnds.map(d => ({ op: order[d.op]!, lost: states[d.lost]! })),
     configs: seen.size,
   };
 }
