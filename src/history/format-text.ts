@@ -18,15 +18,23 @@ function n(x: number): string {
   return x.toLocaleString('en-US');
 }
 
-function table(rows: string[][]): string[] {
+/** A plain text table: columns listed in `left` are left-aligned, the others (numbers) right. */
+function table(rows: string[][], left: number[]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map(r => r[c]!.length)));
-  return rows.map(r => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd());
+  return rows.map(r => r.map((cell, c) => (left.includes(c) ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd());
 }
 
-/** When an operation happened, relative to the first invocation, in ms. */
+/** A time offset in ns, in the unit that suits it. */
+function span(ns: number): string {
+  if (ns < 1e6) return `${(ns / 1e3).toFixed(ns < 1e4 ? 2 : 1)} µs`;
+  if (ns < 1e9) return `${(ns / 1e6).toFixed(ns < 1e7 ? 3 : 1)} ms`;
+  return `${(ns / 1e9).toFixed(3)} s`;
+}
+
+/** When an operation happened, relative to the first invocation in the history. */
 function when(op: Operation, t0: number): string {
-  const end = op.status === 'info' ? '∞' : ms((op.returnTime - t0) / 1e6);
-  return `[${ms((op.invokeTime - t0) / 1e6)} … ${end} ms]`;
+  const end = op.status === 'info' ? '∞' : span(op.returnTime - t0);
+  return `[${span(op.invokeTime - t0)} … ${end}]`;
 }
 
 function opLine(op: Operation, t0: number): string {
@@ -49,15 +57,15 @@ export function formatReportText(history: History, report: RunReport): string {
     + (report.workers > 0 ? ` on ${report.workers} worker threads` : ''));
   if (report.keys.length > 0) {
     out.push('');
-    const rows = [['key', 'ops', 'info', 'verdict', 'configs', 'ms']];
+    const rows = [['key', 'ops', 'info', 'configs', 'ms', 'verdict']];
     // Failing keys first, then unknown, then the rest in history order.
     const rank = { 'not-linearizable': 0, 'unknown': 1, 'linearizable': 2, 'skipped': 3 };
     const keys = [...report.keys].sort((a, b) => rank[a.verdict] - rank[b.verdict]);
     const shown = keys.slice(0, 40);
     for (const k of shown) {
-      rows.push([JSON.stringify(k.key), n(k.operations), n(k.indeterminate), VERDICT_WORD[k.verdict], n(k.configs), ms(k.elapsedMs)]);
+      rows.push([JSON.stringify(k.key), n(k.operations), n(k.indeterminate), n(k.configs), ms(k.elapsedMs), VERDICT_WORD[k.verdict]]);
     }
-    out.push(...table(rows).map(l => `  ${l}`));
+    out.push(...table(rows, [0, 5]).map(l => `  ${l}`));
     if (keys.length > shown.length) out.push(`  … and ${n(keys.length - shown.length)} more keys (all ${VERDICT_WORD[keys[shown.length]!.verdict]} or better; --json lists them)`);
   }
   for (const k of report.keys) {
@@ -79,7 +87,7 @@ function explainFailure(history: History, k: KeyReport, t0: number): string[] {
   const prefix = k.linearization;
   lines.push(`  Longest linearizable prefix: ${n(prefix.length)} of ${n(k.searched)} operations`
     + (prefix.length > PREFIX_TAIL ? ` (last ${PREFIX_TAIL} shown)` : '') + ':');
-  if (prefix.length === 0) lines.push('    (empty: not even the first operation can be placed)');
+  if (prefix.length === 0) lines.push('    (none)');
   for (const [i, s] of prefix.entries()) {
     if (i < prefix.length - PREFIX_TAIL) continue;
     lines.push(`    ${String(i + 1).padStart(5)}. ${opLine(ops[s.op]!, t0)}   ${showValue(s.before)} → ${showValue(s.after)}`);
