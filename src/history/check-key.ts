@@ -54,6 +54,8 @@ export interface KeyCheckOptions {
   /** Default true; false runs the plain memoised WGL search (for comparison). */
   pruning?: boolean;
   shouldStop?: () => boolean;
+  /** Default true: on a violation, also try the plain search for the most direct explanation. */
+  explain?: boolean;
 }
 
 /** A key's search, ready to run: step it with `steps.next(stop)`. */
@@ -61,7 +63,26 @@ export interface KeyJob {
   key: string;
   ops: readonly Operation[];
   relevant: Operation[];
+  input: SearchOp<Operation>[];
+  pruning: boolean;
+  explain: boolean;
   steps: Generator<void, SearchResult<KeyValue>, boolean>;
+}
+
+/**
+ * How long (in the search's slices of about a thousand steps) the plain search may run to
+ * explain a violation the pruned search found. Its explanation is the direct one — the
+ * longest prefix and the operation that is illegal after it — while the pruned search may
+ * stop earlier, at the step that makes a later read impossible.
+ */
+const EXPLAIN_SLICES = 64;
+
+/** The plain search's result, if it finishes within the budget. */
+function plainSearch(job: KeyJob): SearchResult<KeyValue> | undefined {
+  const steps = searchSteps(kvModel, job.input, { pruning: false });
+  let r = steps.next(false);
+  for (let slice = 0; !r.done && slice < EXPLAIN_SLICES; slice++) r = steps.next(false);
+  return r.done ? r.value : undefined;
 }
 
 export function prepareKey(key: string, ops: readonly Operation[], options: KeyCheckOptions = {}): KeyJob {
@@ -70,7 +91,7 @@ export function prepareKey(key: string, ops: readonly Operation[], options: KeyC
     op, call: op.invokeTime, ret: op.returnTime, indeterminate: op.status === 'info',
   }));
   const pruning = options.pruning ?? true;
-  return { key, ops, relevant, steps: searchSteps(kvModel, input, { pruning }) };
+  return { key, ops, relevant, input, pruning, explain: options.explain ?? true, steps: searchSteps(kvModel, input, { pruning }) };
 }
 
 /** Runs a key's search on this thread until it ends or `shouldStop` says so. */
@@ -81,8 +102,18 @@ export function checkKey(key: string, ops: readonly Operation[], options: KeyChe
   return keyReportFromResult(job, r.value);
 }
 
-export function keyReportFromResult(job: KeyJob, result: SearchResult<KeyValue>): KeyReport {
+export function keyReportFromResult(job: KeyJob, found: SearchResult<KeyValue>): KeyReport {
   const { key, ops, relevant } = job;
+  let result = found;
+  if (found.kind === 'not-linearizable' && job.pruning && job.explain) {
+    const plain = plainSearch(job);
+    // The pruning rules are proved sound; if the plain search ever disagrees, say so loudly
+    // rather than print a verdict that one of the two searches contradicts.
+    if (plain?.kind === 'linearizable') {
+      throw new Error(`checker bug: key ${JSON.stringify(key)} is linearizable by the plain search but not by the pruned one`);
+    }
+    if (plain?.kind === 'not-linearizable') result = plain;
+  }
   const steps = (placements: { op: number; state: KeyValue }[]): LinearizedStep[] => {
     let before: KeyValue = kvModel.init;
     return placements.map(p => {

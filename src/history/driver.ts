@@ -29,6 +29,8 @@ export interface RunOptions {
   allKeys?: boolean;
   /** Worker threads: a number, 0 for none, or 'auto' (default): used for large histories. */
   workers?: number | 'auto';
+  /** Default true: explain violations as directly as possible (see check-key.ts). */
+  explain?: boolean;
   /** Called when a key finishes and every ~100 ms in between. */
   onProgress?: (p: Progress) => void;
 }
@@ -48,7 +50,7 @@ export async function checkHistory(history: History, options: RunOptions = {}): 
   const keys = [...groupByKey(history.operations)].sort((a, b) => b[1].length - a[1].length);
   const workers = chooseWorkers(options.workers ?? 'auto', history.operations.length, keys.length);
   const ctx: RunContext = {
-    start, deadline, pruning: options.pruning ?? true, allKeys: options.allKeys ?? false,
+    start, deadline, pruning: options.pruning ?? true, explain: options.explain ?? true, allKeys: options.allKeys ?? false,
     onProgress: options.onProgress, total: keys.length,
   };
   const reports = workers > 0 ? await runOnWorkers(keys, workers, ctx) : runInterleaved(keys, ctx);
@@ -67,6 +69,7 @@ interface RunContext {
   start: number;
   deadline: number;
   pruning: boolean;
+  explain: boolean;
   allKeys: boolean;
   onProgress: ((p: Progress) => void) | undefined;
   total: number;
@@ -82,7 +85,7 @@ function skipped(key: string, ops: Operation[]): KeyReport {
 
 /** All keys on this thread, a slice of each in turn, so cheap violations are found first. */
 function runInterleaved(keys: [string, Operation[]][], ctx: RunContext): KeyReport[] {
-  const active = keys.map(([key, ops]) => ({ key, ops, job: prepareKey(key, ops, { pruning: ctx.pruning }), ms: 0 }));
+  const active = keys.map(([key, ops]) => ({ key, ops, job: prepareKey(key, ops, { pruning: ctx.pruning, explain: ctx.explain }), ms: 0 }));
   const done: KeyReport[] = [];
   let lastProgress = performance.now();
   let settled = false;
@@ -124,7 +127,7 @@ async function runOnWorkers(keys: [string, Operation[]][], count: number, ctx: R
     keysDone: reports.length, keysTotal: ctx.total, elapsedMs: performance.now() - ctx.start,
   }), 100);
   const runWorker = (): Promise<void> => new Promise((resolve, reject) => {
-    const worker = spawnWorker(url, { stopFlag, deadline, pruning: ctx.pruning });
+    const worker = spawnWorker(url, { stopFlag, deadline, pruning: ctx.pruning, explain: ctx.explain });
     const feed = () => {
       const item = queue.shift();
       if (item === undefined) { void worker.terminate().then(() => resolve()); return; }

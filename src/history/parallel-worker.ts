@@ -3,11 +3,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { keyReportFromResult, prepareKey } from './check-key.js';
 import type { Operation } from './types.js';
 
-const { stopFlag, deadline, pruning } = workerData as { stopFlag: Int32Array; deadline: number | null; pruning: boolean };
+const { stopFlag, deadline, pruning, explain } = workerData as {
+  stopFlag: Int32Array; deadline: number | null; pruning: boolean; explain: boolean;
+};
 
 parentPort!.on('message', ({ key, ops }: { key: string; ops: Operation[] }) => {
   const t0 = performance.now();
-  const job = prepareKey(key, ops, { pruning });
+  const job = prepareKey(key, ops, { pruning, explain });
   let r = job.steps.next(false);
   while (!r.done) {
     const stop = Atomics.load(stopFlag, 0) === 1 || (deadline !== null && Date.now() > deadline);
