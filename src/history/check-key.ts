@@ -4,7 +4,7 @@
  */
 import { searchSteps, type SearchOp, type SearchResult } from './check-search.js';
 import {
-  describeOperation, explainIllegal, explainUnreachable, isSearchRelevant, kvModel, showValue,
+  describeOperation, explainIllegal, explainOverwritten, explainUnreachable, isSearchRelevant, kvModel, showValue,
 } from './kv-model.js';
 import type { KeyValue, Operation } from './types.js';
 
@@ -154,7 +154,8 @@ export function keyReportFromResult(job: KeyJob, found: SearchResult<KeyValue>):
       const stuckIdx = result.unsatisfiable ?? result.stuck;
       const stuck = relevant[stuckIdx];
       const reason = stuck === undefined ? 'no operation can be placed first'
-        : unsatisfiable !== undefined ? explainUnreachable(result.state, unsatisfiable) : refusal(stuckIdx);
+        : result.overwrittenBy !== undefined ? explainOverwritten(stuck, relevant[result.overwrittenBy]!)
+          : unsatisfiable !== undefined ? explainUnreachable(result.state, unsatisfiable) : refusal(stuckIdx);
       return {
         ...base,
         verdict: 'not-linearizable',

@@ -67,6 +67,24 @@
  *     state is s or the state p of the last producer placed, followed by operations that are
  *     not producers; those change nothing (no opaque ops) or, for opaque ops, can only turn a
  *     state b into states c with `canReach(b, c)` (for append: b is a prefix of c).
+ *
+ *  R6 (indeterminate operations only just before an operation that needs them; only with
+ *     value hints, no opaque ops). An indeterminate operation i that would move the state
+ *     from s to v is placed only if some other operation that may go now *needs* it: a
+ *     determinate read of v or successful CAS from v, an indeterminate CAS from v, or a
+ *     failed CAS that forbids s. Proof: take a linearization L = …, i, o, … and look at the
+ *     operation o right after i. (a) o is a blind write (put, delete, indeterminate or not):
+ *     it overwrites v, so move i to the end (as in R2). (b) o is indeterminate and does not
+ *     need v: in state v it has no effect, so move o to the end. (c) o is determinate, does
+ *     not need v and writes nothing blindly: it is a read or failed CAS legal in both s and
+ *     v, or a CAS from some third value (impossible in v); so o is legal in s with the same
+ *     result, and swapping i and o changes nothing else (moving i later is always allowed;
+ *     o moves earlier past an operation that never returned). Repeating this moves every
+ *     indeterminate op either to the end or to just before an operation that needs it,
+ *     and that operation may go wherever i may (i's placement never blocks anyone), so it
+ *     is among the operations that may go now. R6 is R4(b) with real time taken into
+ *     account: R4(b) asks whether anything left needs v, R6 whether anything that may go
+ *     now does.
  */
 
 export const ILLEGAL: unique symbol = Symbol('illegal');
@@ -139,6 +157,8 @@ export type SearchResult<S> =
      * longer arise (R5): that operation. It explains the failure better than `stuck`.
      */
     unsatisfiable?: number;
+    /** With `unsatisfiable` from R8: the write that had to come before it and overwrote the value. */
+    overwrittenBy?: number;
     /** Candidates that were legal but would have left `lost` needed and unreachable (R4a). */
     deadEnds: { op: number; lost: S }[];
     configs: number;
@@ -147,6 +167,8 @@ export type SearchResult<S> =
 
 const STOP_POLL = 1023;
 const R5_LOOKAHEAD = 8;
+/** How long the search goes on, once R8 has settled the verdict, to find a prefix to report. */
+const R8_SLICES = 32;
 
 /** Runs the search to the end, or until `shouldStop` says so. */
 export function searchLinearization<S, O>(
@@ -303,15 +325,57 @@ export function* searchSteps<S, O>(
   let pDet = 0, hiDet = -1, hiInfo = -1;
   let remainingDet = D;
   const codes: number[] = [];
-  const memoKey = (): string => {
+  /** The state and the determinate ops placed: exact, and short. */
+  const detKey = (): string => {
     codes.length = 0;
     if (hiDet >= pDet) for (let w = pDet >> 5; w <= hiDet >> 5; w++) codes.push(detBits[w]! & 0xffff, detBits[w]! >>> 16);
-    const detLen = codes.length;
+    return `${sid},${pDet},${String.fromCharCode.apply(null, codes)}`;
+  };
+  const infoKey = (): string => {
+    codes.length = 0;
     for (let w = 0; w <= hiInfo >> 5 && hiInfo >= 0; w++) codes.push(infoBits[w]! & 0xffff, infoBits[w]! >>> 16);
-    return `${sid},${pDet},${detLen},${String.fromCharCode.apply(null, codes)}`;
+    return String.fromCharCode.apply(null, codes);
+  };
+  // Lowe's memo: every configuration entered. Exact keys; the '|' cannot be confused because
+  // the det part's length is fixed by pDet and hiDet, which it encodes... except hiDet, so
+  // the info part goes first, with its own length.
+  const memoKey = (dk: string): string => {
+    const ik = infoKey();
+    return `${ik.length}|${ik}|${dk}`;
   };
   const seen = new Set<string>();
-  seen.add(memoKey());
+  seen.add(memoKey(detKey()));
+
+  /*
+   * R7 (fewer indeterminate operations placed is never worse). If (D, s, I0) failed — D the
+   * determinate ops placed, s the state, I0 the indeterminate ones — then (D, s, I1) fails
+   * for every I1 ⊇ I0. Proof: a linearization from (D, s, I1) is one from (D, s, I0) once the
+   * operations of I1 \ I0 are appended at the end: they are legal anywhere (an indeterminate
+   * op may take effect or not) and nothing has to follow them (they never returned). So the
+   * failed configurations are also indexed by (D, s), with their sets of indeterminate ops,
+   * and a new configuration whose set contains one of those is dead.
+   */
+  const failedInfoSets = new Map<string, Uint32Array[]>();
+  const hasInfo = D < n;
+  const infoWords = () => (hiInfo < 0 ? 0 : (hiInfo >> 5) + 1);
+  const recordFailed = (dk: string) => {
+    const copy = infoBits.slice(0, infoWords());
+    const list = failedInfoSets.get(dk);
+    if (list) list.push(copy); else failedInfoSets.set(dk, [copy]);
+  };
+  const dominated = (dk: string): boolean => {
+    const list = failedInfoSets.get(dk);
+    if (!list) return false;
+    const words = infoWords();
+    outer: for (const failed of list) {
+      if (failed.length > words) {
+        for (let w = words; w < failed.length; w++) if (failed[w] !== 0) continue outer;
+      }
+      for (let w = 0; w < failed.length && w < words; w++) if ((failed[w]! & ~infoBits[w]!) !== 0) continue outer;
+      return true;
+    }
+    return false;
+  };
 
   // The stack of placed ops, with what is needed to undo each placement.
   const stOp = new Int32Array(n), stPrev = new Int32Array(n), stPDet = new Int32Array(n);
@@ -349,10 +413,76 @@ export function* searchSteps<S, O>(
     place(i, to, forced);
     const dead = valueRules && to !== from && (needDet[from] ?? 0) > 0 && (producers[from] ?? 0) === 0;
     if (dead) { unplace(); return false; }
-    const key = memoKey();
-    if (seen.has(key)) { unplace(); return false; }
+    const dk = detKey();
+    const key = memoKey(dk);
+    if (seen.has(key) || (hasInfo && pruning && dominated(dk))) { unplace(); return false; }
     seen.add(key);
     return true;
+  };
+  /** R8: the first determinate op whose needed value was overwritten for good before it began. */
+  function overwrittenRead(): { needer: number; writer: number } | undefined {
+    const writers: number[] = [];
+    const needing: number[] = [];
+    const producersOf = new Map<number, number[]>();
+    for (let i = 0; i < n; i++) {
+      const p = prodOf[i]!;
+      if (p >= 0) {
+        if (!isInfo(i)) writers.push(i);
+        let list = producersOf.get(p);
+        if (!list) producersOf.set(p, (list = []));
+        list.push(i);
+      }
+      if (!isInfo(i) && reqOf[i]! >= 0 && prodOf[i] !== reqOf[i]) needing.push(i);
+    }
+    writers.sort((a, b) => ops[a]!.ret - ops[b]!.ret);
+    needing.sort((a, b) => ops[a]!.call - ops[b]!.call);
+    // Per value: producers by call time, with the running maximum of their return times.
+    const byCall = new Map<number, { calls: number[]; maxRet: number[] }>();
+    for (const [v, list] of producersOf) {
+      list.sort((a, b) => ops[a]!.call - ops[b]!.call);
+      let m = -Infinity;
+      byCall.set(v, { calls: list.map(i => ops[i]!.call), maxRet: list.map(i => (m = Math.max(m, ops[i]!.ret))) });
+    }
+    // The two latest-invoked writers so far with different values: enough to answer "the
+    // latest-invoked writer whose value is not g" for any g.
+    let first = -1, second = -1;
+    let w = 0;
+    for (const r of needing) {
+      const rop = ops[r]!;
+      for (; w < writers.length && ops[writers[w]!]!.ret < rop.call; w++) {
+        const x = writers[w]!;
+        if (first < 0 || ops[x]!.call > ops[first]!.call) {
+          if (first >= 0 && prodOf[first] !== prodOf[x]) second = first;
+          first = x;
+        } else if (prodOf[x] !== prodOf[first] && (second < 0 || ops[x]!.call > ops[second]!.call)) {
+          second = x;
+        }
+      }
+      const g = reqOf[r]!;
+      const over = first >= 0 && prodOf[first] !== g ? first : second;
+      if (over < 0) continue;
+      const src = byCall.get(g);
+      let ok = false;
+      if (src) {
+        // The last producer invoked no later than r returned.
+        let lo = 0, hi = src.calls.length;
+        while (lo < hi) { const mid = (lo + hi) >> 1; if (src.calls[mid]! <= rop.ret) lo = mid + 1; else hi = mid; }
+        ok = lo > 0 && src.maxRet[lo - 1]! >= ops[over]!.call;
+      }
+      if (!ok) return { needer: r, writer: over };
+    }
+    return undefined;
+  }
+
+  /** R6: does an op that may go now, other than i, need the state to become `to`? */
+  const neededNow = (i: number, to: number): boolean => {
+    for (let e = next[HEAD]!; e !== HEAD && !(e & 1); e = next[e]!) {
+      const o = e >> 1;
+      if (o === i) continue;
+      if (reqOf[o] === to && (!isInfo(o) || prodOf[o] !== to)) return true;
+      if (forbOf[o] === sid) return true;
+    }
+    return false;
   };
   const stepTo = (i: number): number => {
     const s = model.step(states[sid]!, ops[i]!.op, isInfo(i));
@@ -404,22 +534,59 @@ export function* searchSteps<S, O>(
   const backtrack = (): boolean => {
     if (bestDirty) snapshot();
     for (;;) {
+      if (hasInfo && pruning) recordFailed(detKey()); // R7: the configuration being left failed
       if (depth === 0) return false;
       const forced = stForced[depth - 1] === 1;
       const i = unplace();
       if (depth < lowWater) lowWater = depth;
-      if (!forced) { entry = next[2 * i]!; return true; }
+      if (!forced) { entry = next[2 * i]!; infoPhase = isInfo(i) && infoFirstLast; return true; }
     }
   };
 
   let fresh = true; // just arrived at a new configuration
+  /*
+   * The order in which moves are tried does not matter for soundness, but for R7 it matters
+   * a lot: trying the determinate ops first means the configurations with fewer
+   * indeterminate ops placed fail first, and then prune their supersets. infoPhase says
+   * which of the two passes over the ops that may go next is under way.
+   */
+  const infoFirstLast = pruning && hasInfo;
+  let infoPhase = false;
+
+  /*
+   * R8 (a read cannot skip back past a completed overwrite; checked once, up front, with
+   * value hints and no opaque ops). Let r be a determinate op that needs state g (a read of
+   * g, a successful CAS from g) and w a determinate op that took effect writing a value ≠ g
+   * and returned before r was invoked. In any linearization w precedes r, so the last
+   * producer of g before r comes after w: some producer p ≠ r with p.call ≤ r.ret (it may
+   * precede r) and p.ret ≥ w.call (it need not precede w). If there is none, the history
+   * is not linearizable. Only the w with the latest invocation needs checking (it leaves
+   * the fewest candidates p). When R8 fires, the search still runs for a little while, to
+   * report a linearizable prefix; it cannot succeed (that would contradict the proof, and
+   * is reported as a bug).
+   */
+  const r8 = valueRules ? overwrittenRead() : undefined;
+  let slices = 0;
   let polls = 0;
   for (;;) {
-    if ((++polls & STOP_POLL) === 0 && (yield)) {
-      if (bestDirty) snapshot();
-      return { kind: 'unknown', prefix: placements(best, bestStates), configs: seen.size };
+    if ((++polls & STOP_POLL) === 0) {
+      slices++;
+      const stop: boolean = yield;
+      if (r8 && (stop || slices >= R8_SLICES)) {
+        if (bestDirty) snapshot();
+        return {
+          kind: 'not-linearizable', prefix: placements(best, bestStates), state: states[bestSid]!,
+          stuck: order[r8.needer]!, candidates: bestCandidates.map(i => order[i]!),
+          unsatisfiable: order[r8.needer]!, overwrittenBy: order[r8.writer]!, deadEnds: [], configs: seen.size,
+        };
+      }
+      if (stop) {
+        if (bestDirty) snapshot();
+        return { kind: 'unknown', prefix: placements(best, bestStates), configs: seen.size };
+      }
     }
     if (remainingDet === 0 && (pruning || next[HEAD] === HEAD)) {
+      if (r8) throw new Error('checker bug: rule R8 found a violation, yet the search found a linearization');
       // R2: what remains (if anything) is indeterminate and goes at the end, with no effect.
       const idx = Array.from(stOp.subarray(0, depth));
       const sids = idx.map((_, d) => (d + 1 < depth ? stPrev[d + 1]! : sid));
@@ -427,6 +594,7 @@ export function* searchSteps<S, O>(
     }
     if (fresh) {
       fresh = false;
+      infoPhase = false;
       if (depth > best.length) bestDirty = true;
       if (pruning) {
         // R1: a harmless determinate op that may go now goes now, without branching.
@@ -458,17 +626,25 @@ export function* searchSteps<S, O>(
       entry = next[HEAD]!;
     }
     if (entry === HEAD || entry & 1) {
+      if (infoFirstLast && !infoPhase) {
+        // Determinate ops first, then indeterminate ones: see infoFirstLast.
+        infoPhase = true;
+        entry = next[HEAD]!;
+        continue;
+      }
       // Every op that may go next was tried from this configuration.
       if (!backtrack()) break;
       continue;
     }
     const i = entry >> 1;
     entry = next[entry]!;
+    if (infoFirstLast && isInfo(i) !== infoPhase) continue;
     if (isInfo(i) && pruning) {
       if (prevSame[i]! >= 0 && !placed(prevSame[i]!)) continue; // R3
       const to = stepTo(i);
       if (to === sid) continue; // R2
       if (valueRules && (needAny[to] ?? 0) - (reqOf[i] === to ? 1 : 0) === 0 && (forbidders[sid] ?? 0) === 0) continue; // R4(b)
+      if (valueRules && !neededNow(i, to)) continue; // R6
       if (tryPlace(i, to, false)) { fresh = true; entry = next[HEAD]!; }
       continue;
     }
