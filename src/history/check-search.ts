@@ -336,9 +336,8 @@ export function* searchSteps<S, O>(
     for (let w = 0; w <= hiInfo >> 5 && hiInfo >= 0; w++) codes.push(infoBits[w]! & 0xffff, infoBits[w]! >>> 16);
     return String.fromCharCode.apply(null, codes);
   };
-  // Lowe's memo: every configuration entered. Exact keys; the '|' cannot be confused because
-  // the det part's length is fixed by pDet and hiDet, which it encodes... except hiDet, so
-  // the info part goes first, with its own length.
+  // Lowe's memo: every configuration entered, under an exact key. The info part comes first,
+  // prefixed by its length, so the two variable-length parts cannot run into each other.
   const memoKey = (dk: string): string => {
     const ik = infoKey();
     return `${ik.length}|${ik}|${dk}`;
