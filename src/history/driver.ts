@@ -27,7 +27,10 @@ export interface RunOptions {
    * then abandoned (reported as `skipped`). Set to check every key anyway.
    */
   allKeys?: boolean;
-  /** Worker threads: a number, 0 for none, or 'auto' (default): used for large histories. */
+  /**
+   * Worker threads: a number, 0 for none, or 'auto' (default): keys start on this thread,
+   * and if several are still unfinished after a short while, those move to workers.
+   */
   workers?: number | 'auto';
   /** Default true: explain violations as directly as possible (see check-key.ts). */
   explain?: boolean;
@@ -40,29 +43,44 @@ export interface RunReport extends CheckReport {
   workers: number;
 }
 
-/** Histories with fewer operations than this are checked on the calling thread. */
-export const PARALLEL_MIN_OPERATIONS = 20_000;
+/**
+ * With workers 'auto': how long keys run on the calling thread before the unfinished ones
+ * move to worker threads (and start again there). Size alone predicts badly whether workers
+ * pay: a generated 60,000-operation history of 8 easy keys checks in 0.55 s on one thread
+ * and 1.6 s when handed to two workers after 300 ms (copying the operations, starting the
+ * workers and redoing the work cost more than they save), while a few hard keys gain
+ * nearly a factor of the core count. A second is long enough for the first kind to finish.
+ */
+export const MAIN_THREAD_BUDGET_MS = 1000;
 
 export async function checkHistory(history: History, options: RunOptions = {}): Promise<RunReport> {
   const start = performance.now();
   const deadline = options.timeoutMs === undefined ? Infinity : start + options.timeoutMs;
   // Big keys first: they bound the total time, and on workers they should start early.
   const keys = [...groupByKey(history.operations)].sort((a, b) => b[1].length - a[1].length);
-  const workers = chooseWorkers(options.workers ?? 'auto', history.operations.length, keys.length);
   const ctx: RunContext = {
     start, deadline, pruning: options.pruning ?? true, explain: options.explain ?? true, allKeys: options.allKeys ?? false,
     onProgress: options.onProgress, total: keys.length,
   };
-  const reports = workers > 0 ? await runOnWorkers(keys, workers, ctx) : runInterleaved(keys, ctx);
+  const requested = options.workers ?? 'auto';
+  let reports: KeyReport[];
+  let workers = 0;
+  if (requested === 'auto') {
+    const cores = availableParallelism();
+    const first = runInterleaved(keys, ctx, cores > 1 ? start + MAIN_THREAD_BUDGET_MS : Infinity);
+    reports = first.done;
+    if (first.unfinished.length > 0) {
+      // Still running after the budget, and at least two of them: they start again on workers.
+      workers = Math.min(cores, first.unfinished.length);
+      reports.push(...await runOnWorkers(first.unfinished, workers, ctx, reports.length));
+    }
+  } else {
+    workers = Math.max(0, Math.min(requested, keys.length));
+    reports = workers > 0 ? await runOnWorkers(keys, workers, ctx, 0) : runInterleaved(keys, ctx, Infinity).done;
+  }
   const byKey = new Map(reports.map(r => [r.key, r]));
   const ordered = [...groupByKey(history.operations).keys()].map(k => byKey.get(k)!);
   return { ...summarize(history, ordered), elapsedMs: performance.now() - start, workers };
-}
-
-function chooseWorkers(requested: number | 'auto', operations: number, keys: number): number {
-  if (requested !== 'auto') return Math.max(0, Math.min(requested, keys));
-  if (operations < PARALLEL_MIN_OPERATIONS || keys < 2) return 0;
-  return Math.min(availableParallelism(), keys);
 }
 
 interface RunContext {
@@ -83,13 +101,21 @@ function skipped(key: string, ops: Operation[]): KeyReport {
   };
 }
 
-/** All keys on this thread, a slice of each in turn, so cheap violations are found first. */
-function runInterleaved(keys: [string, Operation[]][], ctx: RunContext): KeyReport[] {
+/**
+ * Keys on this thread, a slice of each in turn, so cheap violations are found first. After
+ * `handOffAt`, if two or more keys are unfinished (and the verdict is open), returns them
+ * unfinished so they can move to workers.
+ */
+function runInterleaved(keys: [string, Operation[]][], ctx: RunContext, handOffAt: number):
+  { done: KeyReport[]; unfinished: [string, Operation[]][] } {
   const active = keys.map(([key, ops]) => ({ key, ops, job: prepareKey(key, ops, { pruning: ctx.pruning, explain: ctx.explain }), ms: 0 }));
   const done: KeyReport[] = [];
   let lastProgress = performance.now();
   let settled = false;
   while (active.length > 0) {
+    if (!settled && active.length >= 2 && performance.now() > handOffAt && performance.now() < ctx.deadline) {
+      return { done, unfinished: active.map(a => [a.key, a.ops]) };
+    }
     const stop = settled || performance.now() > ctx.deadline;
     for (let k = 0; k < active.length; k++) {
       const a = active[k]!;
@@ -113,18 +139,18 @@ function runInterleaved(keys: [string, Operation[]][], ctx: RunContext): KeyRepo
       ctx.onProgress({ keysDone: done.length, keysTotal: ctx.total, elapsedMs: lastProgress - ctx.start });
     }
   }
-  return done;
+  return { done, unfinished: [] };
 }
 
 /** Keys handed out one at a time to a pool of workers; a shared flag stops them all. */
-async function runOnWorkers(keys: [string, Operation[]][], count: number, ctx: RunContext): Promise<KeyReport[]> {
+async function runOnWorkers(keys: [string, Operation[]][], count: number, ctx: RunContext, alreadyDone: number): Promise<KeyReport[]> {
   const stopFlag = new Int32Array(new SharedArrayBuffer(4));
   const url = new URL(`./parallel-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
   const queue = [...keys];
   const reports: KeyReport[] = [];
   const deadline = ctx.deadline === Infinity ? null : Date.now() + (ctx.deadline - performance.now());
   const timer = ctx.onProgress && setInterval(() => ctx.onProgress!({
-    keysDone: reports.length, keysTotal: ctx.total, elapsedMs: performance.now() - ctx.start,
+    keysDone: alreadyDone + reports.length, keysTotal: ctx.total, elapsedMs: performance.now() - ctx.start,
   }), 100);
   const runWorker = (): Promise<void> => new Promise((resolve, reject) => {
     const worker = spawnWorker(url, { stopFlag, deadline, pruning: ctx.pruning, explain: ctx.explain });
@@ -137,7 +163,7 @@ async function runOnWorkers(keys: [string, Operation[]][], count: number, ctx: R
     worker.on('message', (report: KeyReport) => {
       reports.push(report);
       if (report.verdict === 'not-linearizable' && !ctx.allKeys) Atomics.store(stopFlag, 0, 1);
-      ctx.onProgress?.({ keysDone: reports.length, keysTotal: ctx.total, elapsedMs: performance.now() - ctx.start });
+      ctx.onProgress?.({ keysDone: alreadyDone + reports.length, keysTotal: ctx.total, elapsedMs: performance.now() - ctx.start });
       feed();
     });
     worker.on('error', reject);
