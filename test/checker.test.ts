@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { availableParallelism } from 'node:os';
 import { checkHistorySync } from '../src/history/check-history.js';
 import { checkKey } from '../src/history/check-key.js';
 import { checkHistory } from '../src/history/driver.js';
@@ -131,6 +132,10 @@ describe('checker driver', () => {
     const par = await checkHistory(h, { workers: 2, allKeys: true });
     expect(par.workers).to.equal(2);
     expect(par.keys.map(k => [k.key, k.verdict])).to.deep.equal(seq.keys.map(k => [k.key, k.verdict]));
+    // 'auto' hands the keys still running after the budget (here: at once) to workers.
+    const handedOff = await checkHistory(h, { allKeys: true, handOffMs: 0 });
+    if (availableParallelism() > 1) expect(handedOff.workers).to.be.greaterThan(0);
+    expect(handedOff.keys.map(k => [k.key, k.verdict])).to.deep.equal(seq.keys.map(k => [k.key, k.verdict]));
     expect(seq.verdict).to.equal('NOT LINEARIZABLE');
     expect(seq.keys.filter(k => k.verdict === 'not-linearizable').map(k => k.key)).to.deep.equal(['k3']);
   });

@@ -32,6 +32,8 @@ export interface RunOptions {
    * and if several are still unfinished after a short while, those move to workers.
    */
   workers?: number | 'auto';
+  /** With workers 'auto': the time on this thread before handing off (default MAIN_THREAD_BUDGET_MS). */
+  handOffMs?: number;
   /** Default true: explain violations as directly as possible (see check-key.ts). */
   explain?: boolean;
   /** Called when a key finishes and every ~100 ms in between. */
@@ -67,7 +69,7 @@ export async function checkHistory(history: History, options: RunOptions = {}): 
   let workers = 0;
   if (requested === 'auto') {
     const cores = availableParallelism();
-    const first = runInterleaved(keys, ctx, cores > 1 ? start + MAIN_THREAD_BUDGET_MS : Infinity);
+    const first = runInterleaved(keys, ctx, cores > 1 ? start + (options.handOffMs ?? MAIN_THREAD_BUDGET_MS) : Infinity);
     reports = first.done;
     if (first.unfinished.length > 0) {
       // Still running after the budget, and at least two of them: they start again on workers.
