@@ -420,13 +420,18 @@ export function* searchSteps<S, O>(
   };
   /** R8: the first determinate op whose needed value was overwritten for good before it began. */
   function overwrittenRead(): { needer: number; writer: number } | undefined {
+    // Determinate ops after which the state is known: writes that took effect, and reads.
+    const post = new Int32Array(n).fill(-1);
     const writers: number[] = [];
     const needing: number[] = [];
     const producersOf = new Map<number, number[]>();
     for (let i = 0; i < n; i++) {
       const p = prodOf[i]!;
+      if (!isInfo(i)) {
+        post[i] = p >= 0 ? p : readOnly[i] === 1 ? reqOf[i]! : -1;
+        if (post[i]! >= 0) writers.push(i);
+      }
       if (p >= 0) {
-        if (!isInfo(i)) writers.push(i);
         let list = producersOf.get(p);
         if (!list) producersOf.set(p, (list = []));
         list.push(i);
@@ -451,14 +456,14 @@ export function* searchSteps<S, O>(
       for (; w < writers.length && ops[writers[w]!]!.ret < rop.call; w++) {
         const x = writers[w]!;
         if (first < 0 || ops[x]!.call > ops[first]!.call) {
-          if (first >= 0 && prodOf[first] !== prodOf[x]) second = first;
+          if (first >= 0 && post[first] !== post[x]) second = first;
           first = x;
-        } else if (prodOf[x] !== prodOf[first] && (second < 0 || ops[x]!.call > ops[second]!.call)) {
+        } else if (post[x] !== post[first] && (second < 0 || ops[x]!.call > ops[second]!.call)) {
           second = x;
         }
       }
       const g = reqOf[r]!;
-      const over = first >= 0 && prodOf[first] !== g ? first : second;
+      const over = first >= 0 && post[first] !== g ? first : second;
       if (over < 0) continue;
       const src = byCall.get(g);
       let ok = false;
@@ -553,16 +558,17 @@ export function* searchSteps<S, O>(
   let infoPhase = false;
 
   /*
-   * R8 (a read cannot skip back past a completed overwrite; checked once, up front, with
-   * value hints and no opaque ops). Let r be a determinate op that needs state g (a read of
-   * g, a successful CAS from g) and w a determinate op that took effect writing a value ≠ g
-   * and returned before r was invoked. In any linearization w precedes r, so the last
-   * producer of g before r comes after w: some producer p ≠ r with p.call ≤ r.ret (it may
-   * precede r) and p.ret ≥ w.call (it need not precede w). If there is none, the history
-   * is not linearizable. Only the w with the latest invocation needs checking (it leaves
-   * the fewest candidates p). When R8 fires, the search still runs for a little while, to
-   * report a linearizable prefix; it cannot succeed (that would contradict the proof, and
-   * is reported as a bug).
+   * R8 (a read cannot go back past a completed operation that saw another value; checked
+   * once, up front, with value hints and no opaque ops). Let r be a determinate op that
+   * needs state g (a read of g, a successful CAS from g) and w a determinate op after which
+   * the state is known to be some value ≠ g (a write of it that took effect, or a read of
+   * it) and that returned before r was invoked. In any linearization w precedes r, so the
+   * last producer of g before r comes after w: some producer p ≠ r with p.call ≤ r.ret (it
+   * may precede r) and p.ret ≥ w.call (it need not precede w). If there is none, the
+   * history is not linearizable. Only the w with the latest invocation needs checking (it
+   * leaves the fewest candidates p). This catches stale reads and read inversions. When R8
+   * fires, the search still runs for a little while, to report a linearizable prefix; it
+   * cannot succeed (that would contradict the proof, and is reported as a bug).
    */
   const r8 = valueRules ? overwrittenRead() : undefined;
   let slices = 0;

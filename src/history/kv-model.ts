@@ -102,10 +102,11 @@ export function explainUnreachable(state: KeyValue, op: Operation): string {
   return `${what}, but the value is ${showValue(state)} and no operation left can make it ${showValue(needed)}`;
 }
 
-/** Why an operation cannot see the value it needs: a write that completed before it began overwrote it. */
-export function explainOverwritten(op: Operation, writer: Operation): string {
+/** Why an operation cannot see the value it needs: an operation that completed before it began saw another. */
+export function explainOverwritten(op: Operation, before: Operation): string {
   const needed = op.f === 'get' ? op.output ?? null : op.expected ?? null;
   const what = op.f === 'get' ? `it read ${showValue(needed)}` : `it succeeded, so the value was ${showValue(needed)}`;
-  return `${what}, but id ${writer.id} (${describeOperation(writer)}) completed before it began and overwrote that,`
+  const seen = before.f === 'get' ? before.output ?? null : before.f === 'delete' ? null : before.value ?? null;
+  return `${what}, but id ${before.id} (${describeOperation(before)}) completed before it began, leaving the value ${showValue(seen)},`
     + ` and no operation that could fall between the two writes ${showValue(needed)}`;
 }
