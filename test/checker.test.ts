@@ -96,6 +96,16 @@ describe('checker explanations', () => {
     expect(r.linearization).to.deep.equal([{ op: 1, before: null, after: null }, { op: 0, before: null, after: '1' }]);
   });
 
+  it('reports unknown, not a crash, when the memo is full', () => {
+    const spec: Spec[] = [];
+    for (let i = 0; i < 20; i++) spec.push([i, `put x v${i}`, i, 100 + i, 'ok']);
+    spec.push([99, 'get x', 200, 201, 'ok', 'nobody']);
+    const r = checkKey('x', history(spec).operations, { pruning: false, maxConfigs: 5000 });
+    expect(r.verdict).to.equal('unknown');
+    expect(r.unknownBecause).to.equal('memory');
+    expect(r.configs).to.be.within(5000, 7000);
+  });
+
   it('reports unknown when told to stop', () => {
     const spec: Spec[] = [];
     for (let i = 0; i < 3000; i++) spec.push([i % 7, `put x ${i % 5}`, i, i + 50, 'ok']);

@@ -4,7 +4,7 @@
  */
 import { searchSteps, type SearchOp, type SearchResult } from './check-search.js';
 import {
-  describeOperation, explainIllegal, explainOverwritten, explainUnreachable, isSearchRelevant, kvModel, showValue,
+  describeOperation, explainConsumed, explainIllegal, explainOverwritten, explainUnreachable, isSearchRelevant, kvModel, showValue,
 } from './kv-model.js';
 import type { KeyValue, Operation } from './types.js';
 
@@ -45,6 +45,8 @@ export interface KeyReport {
   failure?: KeyFailure;
   /** Distinct configurations explored. */
   configs: number;
+  /** Why an `unknown` key has no verdict: the time limit, or the search's memory bound. */
+  unknownBecause?: 'time' | 'memory';
   /** Filled in by the driver that timed it. */
   elapsedMs?: number;
 }
@@ -54,6 +56,8 @@ export interface KeyCheckOptions {
   /** Default true; false runs the plain memoised WGL search (for comparison). */
   pruning?: boolean;
   shouldStop?: () => boolean;
+  /** Bound on the search's memo (see MAX_CONFIGS in check-search.ts). */
+  maxConfigs?: number;
   /** Default true: on a violation, also try the plain search for the most direct explanation. */
   explain?: boolean;
 }
@@ -91,7 +95,7 @@ export function prepareKey(key: string, ops: readonly Operation[], options: KeyC
     op, call: op.invokeTime, ret: op.returnTime, indeterminate: op.status === 'info',
   }));
   const pruning = options.pruning ?? true;
-  return { key, ops, relevant, input, pruning, explain: options.explain ?? true, steps: searchSteps(kvModel, input, { pruning }) };
+  return { key, ops, relevant, input, pruning, explain: options.explain ?? true, steps: searchSteps(kvModel, input, { pruning, ...(options.maxConfigs ? { maxConfigs: options.maxConfigs } : {}) }) };
 }
 
 /** Runs a key's search on this thread until it ends or `shouldStop` says so. */
@@ -133,7 +137,7 @@ export function keyReportFromResult(job: KeyJob, found: SearchResult<KeyValue>):
     case 'linearizable':
       return { ...base, verdict: 'linearizable', linearization: steps(result.order) };
     case 'unknown':
-      return { ...base, verdict: 'unknown', linearization: steps(result.prefix) };
+      return { ...base, verdict: 'unknown', unknownBecause: result.why === 'memory' ? 'memory' : 'time', linearization: steps(result.prefix) };
     case 'not-linearizable': {
       const placed = new Set(result.prefix.map(p => p.op));
       /** Why a candidate was refused, in words. */
@@ -155,6 +159,7 @@ export function keyReportFromResult(job: KeyJob, found: SearchResult<KeyValue>):
       const stuck = relevant[stuckIdx];
       const reason = stuck === undefined ? 'no operation can be placed first'
         : result.overwrittenBy !== undefined ? explainOverwritten(stuck, relevant[result.overwrittenBy]!)
+          : result.consumedBy !== undefined ? explainConsumed(stuck, relevant[result.consumedBy]!)
           : unsatisfiable !== undefined ? explainUnreachable(result.state, unsatisfiable) : refusal(stuckIdx);
       return {
         ...base,

@@ -129,6 +129,8 @@ export interface SearchOp<O> {
 export interface SearchOptions {
   /** Default true. Off gives plain WGL + memoisation, for comparison in tests. */
   pruning?: boolean;
+  /** The memo's bound (default MAX_CONFIGS); reaching it ends the search with `unknown`. */
+  maxConfigs?: number;
   /** Polled now and then; returning true ends the search with `unknown`. */
   shouldStop?: () => boolean;
 }
@@ -159,14 +161,28 @@ export type SearchResult<S> =
     unsatisfiable?: number;
     /** With `unsatisfiable` from R8: the write that had to come before it and overwrote the value. */
     overwrittenBy?: number;
+    /** With `unsatisfiable` from R9: the other successful CAS that used up the same value. */
+    consumedBy?: number;
     /** Candidates that were legal but would have left `lost` needed and unreachable (R4a). */
     deadEnds: { op: number; lost: S }[];
     configs: number;
   }
-  | { kind: 'unknown'; prefix: Placement<S>[]; configs: number };
+  | {
+    kind: 'unknown';
+    /** `stopped`: the caller said stop (time limit); `memory`: the memo reached MAX_CONFIGS. */
+    why: 'stopped' | 'memory';
+    prefix: Placement<S>[];
+    configs: number;
+  };
 
 const STOP_POLL = 1023;
 const R5_LOOKAHEAD = 8;
+/**
+ * The most configurations the memo may hold before the search gives up with `unknown`. A
+ * JavaScript Set holds at most 2^24 entries and throws beyond; long before that, memory runs
+ * short (16.7 M configurations of a 20,000-op history took 5.9 GB).
+ */
+export const MAX_CONFIGS = 6_000_000;
 /** How long the search goes on, once R8 has settled the verdict, to find a prefix to report. */
 const R8_SLICES = 32;
 
@@ -188,9 +204,10 @@ export function searchLinearization<S, O>(
  * returns an `unknown` result with the deepest prefix found.
  */
 export function* searchSteps<S, O>(
-  model: Model<S, O>, input: readonly SearchOp<O>[], options: Pick<SearchOptions, 'pruning'> = {},
+  model: Model<S, O>, input: readonly SearchOp<O>[], options: Pick<SearchOptions, 'pruning' | 'maxConfigs'> = {},
 ): Generator<void, SearchResult<S>, boolean> {
   const pruning = options.pruning ?? true;
+  const maxConfigs = options.maxConfigs ?? MAX_CONFIGS;
   const n = input.length;
 
   // Local numbering: determinate ops first, then indeterminate ones, each by call time.
@@ -419,7 +436,7 @@ export function* searchSteps<S, O>(
     return true;
   };
   /** R8: the first determinate op whose needed value was overwritten for good before it began. */
-  function overwrittenRead(): { needer: number; writer: number } | undefined {
+  function overwrittenRead(): { needer: number; writer: number; kind: 'overwritten' | 'consumed' } | undefined {
     // Determinate ops after which the state is known: writes that took effect, and reads.
     const post = new Int32Array(n).fill(-1);
     const writers: number[] = [];
@@ -465,17 +482,42 @@ export function* searchSteps<S, O>(
       const g = reqOf[r]!;
       const over = first >= 0 && post[first] !== g ? first : second;
       if (over < 0) continue;
-      const src = byCall.get(g);
-      let ok = false;
-      if (src) {
-        // The last producer invoked no later than r returned.
-        let lo = 0, hi = src.calls.length;
-        while (lo < hi) { const mid = (lo + hi) >> 1; if (src.calls[mid]! <= rop.ret) lo = mid + 1; else hi = mid; }
-        ok = lo > 0 && src.maxRet[lo - 1]! >= ops[over]!.call;
+      if (!producedBetween(g, ops[over]!.call, rop.ret)) return { needer: r, writer: over, kind: 'overwritten' };
+    }
+
+    // R9: two successful CASes from g to something else each use up a g, so a producer of g
+    // must fall between them, in whichever order they go. Checked for each consumer against
+    // the ones invoked before it returned, and the next one after.
+    const consumers = needing.filter(i => prodOf[i]! >= 0 && prodOf[i] !== reqOf[i]);
+    const byValue = new Map<number, number[]>();
+    for (const c of consumers) {
+      let list = byValue.get(reqOf[c]!);
+      if (!list) byValue.set(reqOf[c]!, (list = []));
+      list.push(c); // already in call order
+    }
+    for (const [g, list] of byValue) {
+      for (let a = 0; a < list.length; a++) {
+        const x = ops[list[a]!]!;
+        for (let b = a + 1; b < list.length; b++) {
+          const y = ops[list[b]!]!;
+          if (b > a + 1 && y.call > x.ret) break;
+          const xFirst = !(y.ret < x.call) && producedBetween(g, x.call, y.ret);
+          const yFirst = !(x.ret < y.call) && producedBetween(g, y.call, x.ret);
+          if (!xFirst && !yFirst) return { needer: list[b]!, writer: list[a]!, kind: 'consumed' };
+        }
       }
-      if (!ok) return { needer: r, writer: over };
     }
     return undefined;
+
+    /** Is there a producer of g that may follow an op invoked at `after` and precede one returning at `before`? */
+    function producedBetween(g: number, after: number, before: number): boolean {
+      const src = byCall.get(g);
+      if (!src) return false;
+      // The producers invoked no later than `before`, and the latest return among them.
+      let lo = 0, hi = src.calls.length;
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (src.calls[mid]! <= before) lo = mid + 1; else hi = mid; }
+      return lo > 0 && src.maxRet[lo - 1]! >= after;
+    }
   }
 
   /** R6: does an op that may go now, other than i, need the state to become `to`? */
@@ -569,6 +611,12 @@ export function* searchSteps<S, O>(
    * leaves the fewest candidates p). This catches stale reads and read inversions. When R8
    * fires, the search still runs for a little while, to report a linearizable prefix; it
    * cannot succeed (that would contradict the proof, and is reported as a bug).
+   *
+   * R9 (a value is used up by a successful CAS; checked with R8). Two determinate CASes x, y
+   * that both succeed from g to a value ≠ g: whichever goes first leaves the state ≠ g, so a
+   * producer p of g must fall between them. For x first: p.ret ≥ x.call and p.call ≤ y.ret
+   * (and x must be allowed before y: not y.ret < x.call); likewise for y first. If neither
+   * order has such a producer, the history is not linearizable: a lost update.
    */
   const r8 = valueRules ? overwrittenRead() : undefined;
   let slices = 0;
@@ -582,12 +630,13 @@ export function* searchSteps<S, O>(
         return {
           kind: 'not-linearizable', prefix: placements(best, bestStates), state: states[bestSid]!,
           stuck: order[r8.needer]!, candidates: bestCandidates.map(i => order[i]!),
-          unsatisfiable: order[r8.needer]!, overwrittenBy: order[r8.writer]!, deadEnds: [], configs: seen.size,
+          unsatisfiable: order[r8.needer]!, deadEnds: [], configs: seen.size,
+          ...(r8.kind === 'overwritten' ? { overwrittenBy: order[r8.writer]! } : { consumedBy: order[r8.writer]! }),
         };
       }
-      if (stop) {
+      if (stop || seen.size >= maxConfigs) {
         if (bestDirty) snapshot();
-        return { kind: 'unknown', prefix: placements(best, bestStates), configs: seen.size };
+        return { kind: 'unknown', why: stop ? 'stopped' : 'memory', prefix: placements(best, bestStates), configs: seen.size };
       }
     }
     if (remainingDet === 0 && (pruning || next[HEAD] === HEAD)) {

@@ -44,7 +44,7 @@ function opLine(op: Operation, t0: number): string {
 const VERDICT_WORD: Record<KeyReport['verdict'], string> = {
   'linearizable': 'linearizable',
   'not-linearizable': 'NOT linearizable',
-  'unknown': 'unknown (time limit)',
+  'unknown': 'unknown',
   'skipped': 'not checked',
 };
 
@@ -63,7 +63,8 @@ export function formatReportText(history: History, report: RunReport): string {
     const keys = [...report.keys].sort((a, b) => rank[a.verdict] - rank[b.verdict]);
     const shown = keys.slice(0, 40);
     for (const k of shown) {
-      rows.push([JSON.stringify(k.key), n(k.operations), n(k.indeterminate), n(k.configs), ms(k.elapsedMs), VERDICT_WORD[k.verdict]]);
+      const word = k.verdict === 'unknown' ? `unknown (${k.unknownBecause === 'memory' ? 'memory bound' : 'time limit'})` : VERDICT_WORD[k.verdict];
+      rows.push([JSON.stringify(k.key), n(k.operations), n(k.indeterminate), n(k.configs), ms(k.elapsedMs), word]);
     }
     out.push(...table(rows, [0, 5]).map(l => `  ${l}`));
     if (keys.length > shown.length) out.push(`  … and ${n(keys.length - shown.length)} more keys (all ${VERDICT_WORD[keys[shown.length]!.verdict]} or better; --json lists them)`);
@@ -76,7 +77,9 @@ export function formatReportText(history: History, report: RunReport): string {
   const skipped = report.keys.filter(k => k.verdict === 'skipped').length;
   if (skipped > 0) out.push('', `${n(skipped)} key(s) not checked: the verdict was already settled (use --all-keys to check them too).`);
   const unknown = report.keys.filter(k => k.verdict === 'unknown').length;
-  if (unknown > 0) out.push('', `${n(unknown)} key(s) hit the time limit before a verdict (raise --timeout).`);
+  const byMemory = report.keys.filter(k => k.verdict === 'unknown' && k.unknownBecause === 'memory').length;
+  if (unknown - byMemory > 0) out.push('', `${n(unknown - byMemory)} key(s) hit the time limit before a verdict (raise --timeout).`);
+  if (byMemory > 0) out.push('', `${n(byMemory)} key(s) explored the most configurations the checker keeps in memory without a verdict.`);
   return out.join('\n');
 }
 
@@ -134,6 +137,7 @@ export function reportJson(history: History, report: RunReport) {
     keys: report.keys.map(k => ({
       key: k.key,
       verdict: k.verdict,
+      ...(k.unknownBecause ? { unknownBecause: k.unknownBecause } : {}),
       operations: k.operations,
       indeterminate: k.indeterminate,
       searched: k.searched,

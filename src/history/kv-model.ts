@@ -110,3 +110,9 @@ export function explainOverwritten(op: Operation, before: Operation): string {
   return `${what}, but id ${before.id} (${describeOperation(before)}) completed before it began, leaving the value ${showValue(seen)},`
     + ` and no operation that could fall between the two writes ${showValue(needed)}`;
 }
+
+/** Why two successful CASes from the same value cannot both have happened: a lost update. */
+export function explainConsumed(op: Operation, other: Operation): string {
+  return `it succeeded from ${showValue(op.expected)}, and so did id ${other.id} (${describeOperation(other)}), `
+    + `but each leaves another value and no operation that could fall between them writes ${showValue(op.expected)} again`;
+}
