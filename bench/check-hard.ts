@@ -7,7 +7,7 @@
  *
  * Options (all optional): --sizes 1000,5000,10000,20000  --clients 5,10,20  --p-info 0.005
  *   --violations stale-read,read-inversion,lost-update  --timeout-ms 20000 (pruned)
- *   --plain-timeout-ms 10000 (pruning off)  --seed 1
+ *   --plain-timeout-ms 3000 (pruning off)  --seed 1
  * Each violation kind has its own linearizable twin (the shapes differ a little near the end).
  * A limit ends a search with UNKNOWN; the times are figures to read, never assertions.
  */
@@ -23,7 +23,7 @@ const sizes = list(option('sizes', '1000,5000,10000,20000'));
 const clientCounts = list(option('clients', '5,10,20'));
 const pInfo = Number(option('p-info', '0.005'));
 const timeoutMs = Number(option('timeout-ms', '20000'));
-const plainTimeoutMs = Number(option('plain-timeout-ms', '10000'));
+const plainTimeoutMs = Number(option('plain-timeout-ms', '3000'));
 const seed = Number(option('seed', '1'));
 const violations = option('violations', 'stale-read,read-inversion,lost-update').split(',') as Violation[];
 
@@ -46,8 +46,8 @@ for (const ops of sizes) {
       const generated = hardRegisterHistory({ seed: seed * 1_000_003 + ops + clients, ops, clients, pInfo, linearizable, violation });
       const history = toHistory(generated.events);
       // workers: 0 — one key runs on one thread anyway; this keeps the figures comparable.
-      const pruned = await checkHistory(history, { timeoutMs, workers: 0 });
-      const plain = await checkHistory(history, { timeoutMs: plainTimeoutMs, workers: 0, pruning: false });
+      const pruned = await checkHistory(history, { timeoutMs, workers: 0, explain: false });
+      const plain = await checkHistory(history, { timeoutMs: plainTimeoutMs, workers: 0, pruning: false, explain: false });
       const row: Row = {
         ops, clients, info: pruned.indeterminate, violation,
         expected: linearizable ? 'LINEARIZABLE' : 'NOT LINEARIZABLE',

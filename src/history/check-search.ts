@@ -12,8 +12,12 @@
  * configuration seen before is never explored again (Lowe), because the search from a
  * configuration is complete: if it did not succeed the first time it never will.
  *
- * With `pruning` on (the default) four further rules cut the search. Each is sound: whenever
- * a linearization exists from a configuration, one exists that the pruned search explores.
+ * With `pruning` on (the default) further rules cut the search. Each is sound: whenever a
+ * linearization exists from a configuration, one exists that the pruned search explores;
+ * and each is proved where it is stated: R1–R6 here, R7 (dominance of configurations with
+ * fewer indeterminate ops placed) at the memo, R8–R9 (static checks of reads and CASes
+ * against completed operations) before the main loop. Tests compare the pruned search with
+ * the plain one and with a brute force on thousands of generated histories.
  *
  *  R1 (take legal reads at once). A determinate read-only operation (one that changes the
  *     state in no state: a read, a failed CAS) that may be placed now and is legal in the
