@@ -16,7 +16,7 @@
  * linearization exists from a configuration, one exists that the pruned search explores;
  * and each is proved where it is stated: R1–R6 here, R7 (dominance of configurations with
  * fewer indeterminate ops placed) at the memo, R8–R9 (static checks of reads and CASes
- * against completed operations) before the main loop. Tests compare the pruned search with
+ * against completed operations) in check-static.ts. Tests compare the pruned search with
  * the plain one and with a brute force on thousands of generated histories.
  *
  *  R1 (take legal reads at once). A determinate read-only operation (one that changes the
@@ -90,6 +90,8 @@
  *     account: R4(b) asks whether anything left needs v, R6 whether anything that may go
  *     now does.
  */
+
+import { staticViolation } from './check-static.js';
 
 export const ILLEGAL: unique symbol = Symbol('illegal');
 export type Illegal = typeof ILLEGAL;
@@ -439,91 +441,6 @@ export function* searchSteps<S, O>(
     seen.add(key);
     return true;
   };
-  /** R8: the first determinate op whose needed value was overwritten for good before it began. */
-  function overwrittenRead(): { needer: number; writer: number; kind: 'overwritten' | 'consumed' } | undefined {
-    // Determinate ops after which the state is known: writes that took effect, and reads.
-    const post = new Int32Array(n).fill(-1);
-    const writers: number[] = [];
-    const needing: number[] = [];
-    const producersOf = new Map<number, number[]>();
-    for (let i = 0; i < n; i++) {
-      const p = prodOf[i]!;
-      if (!isInfo(i)) {
-        post[i] = p >= 0 ? p : readOnly[i] === 1 ? reqOf[i]! : -1;
-        if (post[i]! >= 0) writers.push(i);
-      }
-      if (p >= 0) {
-        let list = producersOf.get(p);
-        if (!list) producersOf.set(p, (list = []));
-        list.push(i);
-      }
-      if (!isInfo(i) && reqOf[i]! >= 0 && prodOf[i] !== reqOf[i]) needing.push(i);
-    }
-    writers.sort((a, b) => ops[a]!.ret - ops[b]!.ret);
-    needing.sort((a, b) => ops[a]!.call - ops[b]!.call);
-    // Per value: producers by call time, with the running maximum of their return times.
-    const byCall = new Map<number, { calls: number[]; maxRet: number[] }>();
-    for (const [v, list] of producersOf) {
-      list.sort((a, b) => ops[a]!.call - ops[b]!.call);
-      let m = -Infinity;
-      byCall.set(v, { calls: list.map(i => ops[i]!.call), maxRet: list.map(i => (m = Math.max(m, ops[i]!.ret))) });
-    }
-    // The two latest-invoked writers so far with different values: enough to answer "the
-    // latest-invoked writer whose value is not g" for any g.
-    let first = -1, second = -1;
-    let w = 0;
-    for (const r of needing) {
-      const rop = ops[r]!;
-      for (; w < writers.length && ops[writers[w]!]!.ret < rop.call; w++) {
-        const x = writers[w]!;
-        if (first < 0 || ops[x]!.call > ops[first]!.call) {
-          if (first >= 0 && post[first] !== post[x]) second = first;
-          first = x;
-        } else if (post[x] !== post[first] && (second < 0 || ops[x]!.call > ops[second]!.call)) {
-          second = x;
-        }
-      }
-      const g = reqOf[r]!;
-      const over = first >= 0 && post[first] !== g ? first : second;
-      if (over < 0) continue;
-      if (!producedBetween(g, ops[over]!.call, rop.ret)) return { needer: r, writer: over, kind: 'overwritten' };
-    }
-
-    // R9: two successful CASes from g to something else each use up a g, so a producer of g
-    // must fall between them, in whichever order they go. Checked for each consumer against
-    // the ones invoked before it returned, and the next one after.
-    const consumers = needing.filter(i => prodOf[i]! >= 0 && prodOf[i] !== reqOf[i]);
-    const byValue = new Map<number, number[]>();
-    for (const c of consumers) {
-      let list = byValue.get(reqOf[c]!);
-      if (!list) byValue.set(reqOf[c]!, (list = []));
-      list.push(c); // already in call order
-    }
-    for (const [g, list] of byValue) {
-      for (let a = 0; a < list.length; a++) {
-        const x = ops[list[a]!]!;
-        for (let b = a + 1; b < list.length; b++) {
-          const y = ops[list[b]!]!;
-          if (b > a + 1 && y.call > x.ret) break;
-          const xFirst = !(y.ret < x.call) && producedBetween(g, x.call, y.ret);
-          const yFirst = !(x.ret < y.call) && producedBetween(g, y.call, x.ret);
-          if (!xFirst && !yFirst) return { needer: list[b]!, writer: list[a]!, kind: 'consumed' };
-        }
-      }
-    }
-    return undefined;
-
-    /** Is there a producer of g that may follow an op invoked at `after` and precede one returning at `before`? */
-    function producedBetween(g: number, after: number, before: number): boolean {
-      const src = byCall.get(g);
-      if (!src) return false;
-      // The producers invoked no later than `before`, and the latest return among them.
-      let lo = 0, hi = src.calls.length;
-      while (lo < hi) { const mid = (lo + hi) >> 1; if (src.calls[mid]! <= before) lo = mid + 1; else hi = mid; }
-      return lo > 0 && src.maxRet[lo - 1]! >= after;
-    }
-  }
-
   /** R6: does an op that may go now, other than i, need the state to become `to`? */
   const neededNow = (i: number, to: number): boolean => {
     for (let e = next[HEAD]!; e !== HEAD && !(e & 1); e = next[e]!) {
@@ -603,26 +520,10 @@ export function* searchSteps<S, O>(
   const infoFirstLast = pruning && hasInfo;
   let infoPhase = false;
 
-  /*
-   * R8 (a read cannot go back past a completed operation that saw another value; checked
-   * once, up front, with value hints and no opaque ops). Let r be a determinate op that
-   * needs state g (a read of g, a successful CAS from g) and w a determinate op after which
-   * the state is known to be some value ≠ g (a write of it that took effect, or a read of
-   * it) and that returned before r was invoked. In any linearization w precedes r, so the
-   * last producer of g before r comes after w: some producer p ≠ r with p.call ≤ r.ret (it
-   * may precede r) and p.ret ≥ w.call (it need not precede w). If there is none, the
-   * history is not linearizable. Only the w with the latest invocation needs checking (it
-   * leaves the fewest candidates p). This catches stale reads and read inversions. When R8
-   * fires, the search still runs for a little while, to report a linearizable prefix; it
-   * cannot succeed (that would contradict the proof, and is reported as a bug).
-   *
-   * R9 (a value is used up by a successful CAS; checked with R8). Two determinate CASes x, y
-   * that both succeed from g to a value ≠ g: whichever goes first leaves the state ≠ g, so a
-   * producer p of g must fall between them. For x first: p.ret ≥ x.call and p.call ≤ y.ret
-   * (and x must be allowed before y: not y.ret < x.call); likewise for y first. If neither
-   * order has such a producer, the history is not linearizable: a lost update.
-   */
-  const r8 = valueRules ? overwrittenRead() : undefined;
+  // R8 and R9 (check-static.ts): violations that show without any search. When one fires,
+  // the search still runs for a little while, to report a linearizable prefix; it cannot
+  // succeed (that would contradict the proof, and is reported as a bug).
+  const r8 = valueRules ? staticViolation(ops, D, prodOf, reqOf, readOnly) : undefined;
   let slices = 0;
   let polls = 0;
   for (;;) {
