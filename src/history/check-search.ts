@@ -527,6 +527,14 @@ export function* searchSteps<S, O>(
   let slices = 0;
   let polls = 0;
   for (;;) {
+    // Success is checked before a stop request, so a finished search is never reported as unknown.
+    if (remainingDet === 0 && (pruning || next[HEAD] === HEAD)) {
+      if (r8) throw new Error('checker bug: rule R8 found a violation, yet the search found a linearization');
+      // R2: what remains (if anything) is indeterminate and goes at the end, with no effect.
+      const idx = Array.from(stOp.subarray(0, depth));
+      const sids = idx.map((_, d) => (d + 1 < depth ? stPrev[d + 1]! : sid));
+      return { kind: 'linearizable', order: placements(idx, sids), configs: seen.size };
+    }
     if ((++polls & STOP_POLL) === 0) {
       slices++;
       const stop: boolean = yield;
@@ -543,13 +551,6 @@ export function* searchSteps<S, O>(
         if (bestDirty) snapshot();
         return { kind: 'unknown', why: stop ? 'stopped' : 'memory', prefix: placements(best, bestStates), configs: seen.size };
       }
-    }
-    if (remainingDet === 0 && (pruning || next[HEAD] === HEAD)) {
-      if (r8) throw new Error('checker bug: rule R8 found a violation, yet the search found a linearization');
-      // R2: what remains (if anything) is indeterminate and goes at the end, with no effect.
-      const idx = Array.from(stOp.subarray(0, depth));
-      const sids = idx.map((_, d) => (d + 1 < depth ? stPrev[d + 1]! : sid));
-      return { kind: 'linearizable', order: placements(idx, sids), configs: seen.size };
     }
     if (fresh) {
       fresh = false;
