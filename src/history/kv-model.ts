@@ -60,7 +60,9 @@ export const kvModel: Model<KeyValue, Operation> = {
     opaque: (op) => op.f === 'append',
     // Appends only ever add to the end; absent counts as "" for them but is itself reachable
     // only by a delete (a producer), never by an append.
-    canReach: (from, to) => to !== null && to.startsWith(from ?? ''),
+    canReach: (from, to, pending) => to !== null && to.startsWith(from ?? '')
+      && isConcatenation(to.slice((from ?? '').length), pending),
+    opaqueToken: (op) => (op.f === 'append' ? op.value : undefined),
   },
 };
 
@@ -115,4 +117,25 @@ export function explainOverwritten(op: Operation, before: Operation): string {
 export function explainConsumed(op: Operation, other: Operation): string {
   return `it succeeded from ${showValue(op.expected)}, and so did id ${other.id} (${describeOperation(other)}), `
     + `but each leaves another value and no operation that could fall between them writes ${showValue(op.expected)} again`;
+}
+
+/**
+ * Can `text` be written as a concatenation of pieces from `pieces` (those with a count > 0)?
+ * Each piece may be used any number of times: an over-approximation, which is what the
+ * search's reachability rule needs (it may only ever say "reachable" too often).
+ */
+export function isConcatenation(text: string, pieces: ReadonlyMap<string, number>): boolean {
+  if (text === '') return true;
+  const lengths = new Set<number>();
+  for (const [piece, count] of pieces) if (count > 0 && piece.length > 0) lengths.add(piece.length);
+  if (lengths.size === 0) return false;
+  const reachable = new Uint8Array(text.length + 1);
+  reachable[0] = 1;
+  for (let at = 0; at < text.length; at++) {
+    if (!reachable[at]) continue;
+    for (const len of lengths) {
+      if (at + len <= text.length && (pieces.get(text.slice(at, at + len)) ?? 0) > 0) reachable[at + len] = 1;
+    }
+  }
+  return reachable[text.length] === 1;
 }
