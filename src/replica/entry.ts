@@ -1,0 +1,70 @@
+/**
+ * What the log holds. A client command carries its session `(clientId, seq)` so that a retried
+ * request that lands in the log twice takes effect once (see kv-state-machine.ts).
+ */
+import type { LogIdx } from './ballot.js';
+
+export type KvOp =
+  | { readonly kind: 'get'; readonly key: string }
+  | { readonly kind: 'put'; readonly key: string; readonly value: string }
+  /** `expected: null` means "only if the key is absent". */
+  | { readonly kind: 'cas'; readonly key: string; readonly expected: string | null; readonly value: string }
+  | { readonly kind: 'delete'; readonly key: string };
+
+export interface Command {
+  readonly clientId: string;
+  /** Per-client request number, from 1; a retry reuses it. */
+  readonly seq: number;
+  readonly op: KvOp;
+}
+
+export type Entry =
+  | { readonly kind: 'command'; readonly command: Command }
+  /**
+   * Drop the sessions last used before log index `idleBefore`. Proposed by the leader and
+   * applied like any entry, so every replica expires the same sessions at the same point.
+   */
+  | { readonly kind: 'expire-sessions'; readonly idleBefore: LogIdx };
+
+/** The answer to one command, computed when the command is applied. */
+export type KvResult =
+  | { readonly kind: 'value'; readonly value: string }
+  | { readonly kind: 'not-found' }
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'mismatch'; readonly current: string | null }
+  | { readonly kind: 'deleted'; readonly existed: boolean }
+  /** The session is unknown and `seq > 1`: it expired. Definite: the command was not applied. */
+  | { readonly kind: 'session-expired' };
+
+export function describeOp(op: KvOp): string {
+  switch (op.kind) {
+    case 'get': return `GET ${op.key}`;
+    case 'put': return `PUT ${op.key} ${op.value}`;
+    case 'cas': return `CAS ${op.key} ${op.expected ?? '∅'}→${op.value}`;
+    case 'delete': return `DELETE ${op.key}`;
+  }
+}
+
+export function describeEntry(e: Entry): string {
+  return e.kind === 'command'
+    ? `${e.command.clientId}#${e.command.seq} ${describeOp(e.command.op)}`
+    : `expire-sessions <${e.idleBefore}`;
+}
+
+function sameOp(a: KvOp, b: KvOp): boolean {
+  if (a.kind !== b.kind || a.key !== b.key) return false;
+  switch (a.kind) {
+    case 'get': case 'delete': return true;
+    case 'put': return a.value === (b as typeof a).value;
+    case 'cas': return a.value === (b as typeof a).value && a.expected === (b as typeof a).expected;
+  }
+}
+
+/** Structural equality of two entries (field order and object identity do not matter). */
+export function sameEntry(a: Entry, b: Entry): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'expire-sessions') return a.idleBefore === (b as typeof a).idleBefore;
+  const c = a.command;
+  const d = (b as typeof a).command;
+  return c.clientId === d.clientId && c.seq === d.seq && sameOp(c.op, d.op);
+}

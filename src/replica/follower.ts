@@ -1,0 +1,149 @@
+/**
+ * Sequence Paxos, the follower's handlers: promising, synchronising to the leader's log,
+ * accepting its stream, learning the decided index, forwarding proposals, and recovering when
+ * the stream shows a gap (reference §A.4.2, §A.4.4, §A.4.5, §A.4.7, §A.4.9).
+ */
+import { ballotEq, ballotGt, ballotLt, type NodeId } from './ballot.js';
+import { invariant } from './invariant.js';
+import type { AcceptDecide, AcceptSync, Decide, Prepare, SeqNum } from './messages.js';
+import { stepDown } from './leader.js';
+import type { SequencePaxos } from './sequence-paxos.js';
+import { sameEntry } from './entry.js';
+
+export function onPrepare(sp: SequencePaxos, from: NodeId, p: Prepare): void {
+  const higher = ballotGt(p.n, sp.promised);
+  // An equal ballot is promised again only by a follower that is waiting to be prepared (it
+  // recovered, or its Promise may have been lost); in Accept phase it would be a duplicate.
+  const again = ballotEq(p.n, sp.promised) && sp.role === 'follower' && (sp.phase === 'recover' || sp.phase === 'prepare');
+  if (!higher && !again) {
+    if (ballotLt(p.n, sp.promised)) sp.send(from, { kind: 'not-accepted', n: sp.promised });
+    return;
+  }
+  if (sp.role === 'leader') stepDown(sp);
+  // The promise is durable before the Promise leaves (step contract): a node that forgot it
+  // after a crash could promise a lower ballot and let two leaders both win (BUG-1).
+  if (higher) sp.persist([{ kind: 'set-promise', ballot: p.n }]);
+  sp.role = 'follower';
+  sp.phase = 'prepare';
+  sp.expected = null;
+  const st = sp.state;
+  const len = sp.logLength;
+  let sync = null;
+  if (ballotGt(st.acceptedRnd, p.acceptedRnd)) {
+    // Our log comes from a newer round than the leader's: everything after its decided prefix.
+    invariant(p.decidedIdx <= len,
+      () => `follower ${sp.id}: leader ${from}'s decided ${p.decidedIdx} is beyond our newer-round log (${len})`);
+    sync = { syncIdx: p.decidedIdx, suffix: st.log.slice(p.decidedIdx) };
+  } else if (ballotEq(st.acceptedRnd, p.acceptedRnd) && len > p.acceptedIdx) {
+    // Same round, longer log: the leader's log is a prefix of ours.
+    sync = { syncIdx: p.acceptedIdx, suffix: st.log.slice(p.acceptedIdx) };
+  }
+  const msg = {
+    kind: 'promise' as const, n: p.n, acceptedRnd: st.acceptedRnd,
+    decidedIdx: sp.decidedIdx, acceptedIdx: len, sync,
+  };
+  sp.cachedPromise = msg;
+  sp.send(from, msg);
+}
+
+export function onAcceptSync(sp: SequencePaxos, from: NodeId, m: AcceptSync): void {
+  if (!ballotEq(m.n, sp.promised)) {
+    if (ballotLt(m.n, sp.promised)) sp.send(from, { kind: 'not-accepted', n: sp.promised });
+    return;
+  }
+  if (sp.role !== 'follower') return;
+  // In Prepare phase this is the answer to our Promise. In Accept phase a newer session of the
+  // same ballot means the leader re-synced us (it got a duplicate Promise): accept it too.
+  const resync = sp.phase === 'accept' && sp.expected !== null && m.seq.session > sp.expected.session;
+  if (sp.phase !== 'prepare' && !resync) return;
+  let syncIdx = m.sync.syncIdx;
+  let suffix = m.sync.suffix;
+  if (syncIdx > sp.logLength) {
+    // We cannot hold a log with a hole; ask to be prepared again.
+    sp.phase = 'recover';
+    sp.send(from, { kind: 'prepare-req', n: sp.promised });
+    return;
+  }
+  if (syncIdx < sp.decidedIdx) {
+    // Never truncate the decided prefix (BUG-5). The leader's entries there must be ours.
+    const overlap = sp.decidedIdx - syncIdx;
+    invariant(suffix.length >= overlap,
+      () => `follower ${sp.id}: leader ${from}'s log ends at ${syncIdx + suffix.length}, before our decided ${sp.decidedIdx}`);
+    for (let i = 0; i < overlap; i++) {
+      invariant(sameEntry(suffix[i]!, sp.state.log[syncIdx + i]!),
+        () => `follower ${sp.id}: leader ${from} disagrees with our decided entry ${syncIdx + i}`);
+    }
+    suffix = suffix.slice(overlap);
+    syncIdx = sp.decidedIdx;
+  }
+  // One atomic write: the synced log and the round it belongs to (BUG-2).
+  sp.persist([
+    { kind: 'append-on-prefix', fromIdx: syncIdx, entries: suffix },
+    { kind: 'set-accepted-rnd', ballot: m.n },
+  ]);
+  sp.raiseDecided(m.decidedIdx);
+  sp.phase = 'accept';
+  sp.expected = m.seq;
+  sp.cachedPromise = null;
+  sp.send(from, { kind: 'accepted', n: m.n, acceptedIdx: sp.logLength });
+}
+
+type StreamCheck = 'next' | 'old' | 'gap';
+
+function checkSeq(expected: SeqNum | null, got: SeqNum): StreamCheck {
+  if (!expected) return 'gap';
+  if (got.session < expected.session) return 'old';
+  if (got.session > expected.session) return 'gap';
+  if (got.counter <= expected.counter) return 'old';
+  return got.counter === expected.counter + 1 ? 'next' : 'gap';
+}
+
+/** Common checks of AcceptDecide and Decide. Returns whether the message is next in the stream. */
+function acceptStreamMessage(sp: SequencePaxos, from: NodeId, m: AcceptDecide | Decide): boolean {
+  if (!ballotEq(m.n, sp.promised)) {
+    if (ballotLt(m.n, sp.promised)) sp.send(from, { kind: 'not-accepted', n: sp.promised });
+    // A higher ballot streaming to us: we missed its Prepare.
+    else sp.send(from, { kind: 'prepare-req', n: sp.promised });
+    return false;
+  }
+  // Only a follower synced in this ballot may take stream messages (BUG-4).
+  if (sp.role !== 'follower' || sp.phase !== 'accept') return false;
+  const check = checkSeq(sp.expected, m.seq);
+  if (check === 'old') return false;
+  if (check === 'gap') {
+    // Something on the stream was lost: applying later messages would leave a hole (BUG-8).
+    sp.phase = 'recover';
+    sp.send(from, { kind: 'prepare-req', n: sp.promised });
+    return false;
+  }
+  sp.expected = m.seq;
+  return true;
+}
+
+export function onAcceptDecide(sp: SequencePaxos, from: NodeId, m: AcceptDecide): void {
+  if (!acceptStreamMessage(sp, from, m)) return;
+  // Accepted is a vote: the step contract sends it only after these entries are durable (BUG-1).
+  if (m.entries.length > 0) sp.persist([{ kind: 'append', entries: m.entries }]);
+  sp.raiseDecided(m.decidedIdx);
+  sp.send(from, { kind: 'accepted', n: m.n, acceptedIdx: sp.logLength });
+}
+
+export function onDecide(sp: SequencePaxos, from: NodeId, m: Decide): void {
+  if (!acceptStreamMessage(sp, from, m)) return;
+  sp.raiseDecided(m.decidedIdx);
+}
+
+/** Forwards waiting proposals to the leader we promised, if we know one (BUG-12: the client retries if it is lost). */
+export function flush(sp: SequencePaxos): void {
+  const leaderId = sp.promised.pid;
+  if (sp.waiting.length === 0 || leaderId === 0 || leaderId === sp.id) return;
+  sp.send(leaderId, { kind: 'proposal-forward', entries: sp.waiting.splice(0) });
+}
+
+export function onResendTimer(sp: SequencePaxos): void {
+  const leaderId = sp.promised.pid;
+  if (sp.phase === 'prepare' && sp.cachedPromise && leaderId !== 0) sp.send(leaderId, sp.cachedPromise);
+  else if (sp.phase === 'recover') {
+    for (const p of sp.config.peers) sp.send(p, { kind: 'prepare-req', n: sp.promised });
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Every message replicas exchange. The wire codec (src/wire) encodes exactly these shapes;
+ * the simulator passes them as objects.
+ */
+import type { Ballot, LogIdx } from './ballot.js';
+import type { Entry } from './entry.js';
+
+/**
+ * A position in one leader→follower stream. AcceptSync opens a session (counter 1); every
+ * AcceptDecide / Decide on it increments the counter, so a follower sees a lost message as a gap.
+ */
+export interface SeqNum {
+  readonly session: number;
+  readonly counter: number;
+}
+
+/** "Truncate your log to `syncIdx`, then append `suffix`." */
+export interface LogSync {
+  readonly syncIdx: LogIdx;
+  readonly suffix: readonly Entry[];
+}
+
+// --- ballot leader election ---
+export interface HeartbeatRequest { readonly kind: 'heartbeat-request'; readonly round: number }
+export interface HeartbeatReply {
+  readonly kind: 'heartbeat-reply';
+  readonly round: number;
+  readonly ballot: Ballot;
+  /** Whether the sender heard a quorum in its last round: only such nodes are candidates. */
+  readonly qc: boolean;
+}
+
+// --- Sequence Paxos ---
+export interface Prepare {
+  readonly kind: 'prepare';
+  readonly n: Ballot;
+  readonly decidedIdx: LogIdx;
+  readonly acceptedRnd: Ballot;
+  readonly acceptedIdx: LogIdx;
+}
+export interface Promise {
+  readonly kind: 'promise';
+  readonly n: Ballot;
+  readonly acceptedRnd: Ballot;
+  readonly decidedIdx: LogIdx;
+  readonly acceptedIdx: LogIdx;
+  /** Present when the follower's log is newer than the leader's (see follower.ts). */
+  readonly sync: LogSync | null;
+}
+export interface AcceptSync {
+  readonly kind: 'accept-sync';
+  readonly n: Ballot;
+  readonly seq: SeqNum;
+  readonly decidedIdx: LogIdx;
+  readonly sync: LogSync;
+}
+export interface AcceptDecide {
+  readonly kind: 'accept-decide';
+  readonly n: Ballot;
+  readonly seq: SeqNum;
+  readonly decidedIdx: LogIdx;
+  readonly entries: readonly Entry[];
+}
+export interface Accepted { readonly kind: 'accepted'; readonly n: Ballot; readonly acceptedIdx: LogIdx }
+export interface Decide { readonly kind: 'decide'; readonly n: Ballot; readonly seq: SeqNum; readonly decidedIdx: LogIdx }
+/** Tells a stale leader that the sender promised the higher ballot `n`. */
+export interface NotAccepted { readonly kind: 'not-accepted'; readonly n: Ballot }
+/** "I may have missed messages of ballot `n`: prepare me again." */
+export interface PrepareReq { readonly kind: 'prepare-req'; readonly n: Ballot }
+export interface ProposalForward { readonly kind: 'proposal-forward'; readonly entries: readonly Entry[] }
+
+export type BleMessage = HeartbeatRequest | HeartbeatReply;
+export type PaxosMessage =
+  | Prepare | Promise | AcceptSync | AcceptDecide | Accepted | Decide | NotAccepted | PrepareReq | ProposalForward;
+export type PeerMessage = BleMessage | PaxosMessage;
+
+export function isBleMessage(m: PeerMessage): m is BleMessage {
+  return m.kind === 'heartbeat-request' || m.kind === 'heartbeat-reply';
+}

@@ -1,0 +1,158 @@
+/**
+ * A replica: ballot leader election + Sequence Paxos + the KV state machine, behind one pure
+ * `step` function. See README.md in this folder for the contract a driver must keep.
+ */
+import type { LogIdx, NodeId } from './ballot.js';
+import { BallotLeaderElection } from './ballot-leader-election.js';
+import type { Command, Entry } from './entry.js';
+import { KvStateMachine } from './kv-state-machine.js';
+import { isBleMessage, type PeerMessage } from './messages.js';
+import { SequencePaxos } from './sequence-paxos.js';
+import { cloneState, type PersistentState } from './storage.js';
+import type {
+  AppliedEntry, ClientReply, Outgoing, Ready, ReplicaConfig, ReplicaInput, ReplicaStatus,
+} from './types.js';
+
+export const DEFAULT_MAX_BATCH = 256;
+export const DEFAULT_SESSION_IDLE_ENTRIES = 100_000;
+
+export class Replica {
+  readonly id: NodeId;
+  private readonly ble: BallotLeaderElection;
+  private readonly sp: SequencePaxos;
+  private readonly kv: KvStateMachine;
+  private readonly nodes: ReadonlySet<NodeId>;
+  /** Requests received here and not yet answered: clientId → seq. */
+  private readonly pending = new Map<string, number>();
+  private readonly sessionIdleEntries: number;
+  private lastExpiryProposed: LogIdx = -1;
+  private started = false;
+
+  /** @param durable the state loaded from storage (`emptyState()` for a new node); copied. */
+  constructor(readonly config: ReplicaConfig, durable: PersistentState) {
+    this.id = config.id;
+    if (!config.nodes.includes(config.id)) throw new Error(`node ${config.id} is not in its own node list`);
+    if (new Set(config.nodes).size !== config.nodes.length) throw new Error('duplicate node ids');
+    if (config.nodes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('node ids must be integers ≥ 1');
+    this.nodes = new Set(config.nodes);
+    const peers = config.nodes.filter((n) => n !== config.id);
+    const state = cloneState(durable);
+    this.sp = new SequencePaxos({
+      id: config.id, peers, clusterSize: config.nodes.length, resendTicks: config.resendTicks,
+      maxBatch: config.maxBatch ?? DEFAULT_MAX_BATCH, plantedBug: config.plantedBug,
+    }, state);
+    this.ble = new BallotLeaderElection({
+      id: config.id, peers, clusterSize: config.nodes.length,
+      priority: config.priority ?? 0, electionTicks: config.electionTicks,
+    }, state.promised);
+    this.kv = new KvStateMachine({ skipDeduplication: config.plantedBug === 'skip-dedup' });
+    this.sessionIdleEntries = config.sessionIdleEntries ?? DEFAULT_SESSION_IDLE_ENTRIES;
+    // Rebuild the map from the decided prefix (snapshots will shorten this, issue 6).
+    for (let i = 0; i < state.decidedIdx; i++) this.kv.apply(state.log[i]!);
+  }
+
+  /** The replica's log, including entries not yet durable or decided. Read-only. */
+  get log(): readonly Entry[] {
+    return this.sp.state.log;
+  }
+
+  kvEntries(): [string, string][] {
+    return this.kv.entries();
+  }
+
+  step(...inputs: ReplicaInput[]): Ready {
+    const persist: Ready['persist'] = [];
+    const send: Outgoing[] = [];
+    const reply: ClientReply[] = [];
+    const applied: AppliedEntry[] = [];
+    const out = (to: NodeId, msg: PeerMessage): void => { send.push({ to, msg }); };
+    this.sp.begin(persist, out);
+    if (!this.started) {
+      this.started = true;
+      this.ble.start(out);
+      this.sp.recoverOnStart();
+    }
+    for (const input of inputs) {
+      switch (input.kind) {
+        case 'tick': this.tick(out); break;
+        case 'message':
+          // Messages from outside the configuration are ignored, never trusted.
+          if (!this.nodes.has(input.from) || input.from === this.id) break;
+          this.receive(input.from, input.msg, out);
+          break;
+        case 'request': this.request(input.command, reply); break;
+        case 'reconnected':
+          if (this.nodes.has(input.peer) && input.peer !== this.id) this.sp.reconnected(input.peer);
+          break;
+      }
+    }
+    this.sp.flush();
+    this.applyDecided(applied, reply);
+    return { persist, send, reply, applied };
+  }
+
+  status(): ReplicaStatus {
+    return {
+      id: this.id, role: this.sp.role, phase: this.sp.phase, leaderBallot: this.sp.leading,
+      bleLeader: this.ble.currentLeader, quorumConnected: this.ble.quorumConnected,
+      promised: this.sp.promised, acceptedRnd: this.sp.state.acceptedRnd,
+      logLength: this.sp.logLength, decidedIdx: this.sp.decidedIdx, appliedIdx: this.kv.appliedIdx,
+    };
+  }
+
+  private tick(out: (to: NodeId, msg: PeerMessage) => void): void {
+    const elected = this.ble.tick({ promised: this.sp.promised, leading: this.sp.leading }, out);
+    if (elected) this.sp.handleLeader(elected);
+    this.sp.tick();
+    this.maybeExpireSessions();
+  }
+
+  private receive(from: NodeId, msg: PeerMessage, out: (to: NodeId, msg: PeerMessage) => void): void {
+    if (isBleMessage(msg)) {
+      if (msg.kind === 'heartbeat-request') this.ble.onRequest(from, msg, out);
+      else this.ble.onReply(from, msg);
+    } else {
+      this.sp.handle(from, msg);
+    }
+  }
+
+  private request(command: Command, reply: ClientReply[]): void {
+    const cached = this.kv.cachedResult(command.clientId, command.seq);
+    // A retry of a command this replica already applied: its effect happened once, after the
+    // first attempt was invoked; answer with the remembered result.
+    if (cached === 'older') return;
+    if (cached) {
+      reply.push({ clientId: command.clientId, seq: command.seq, result: cached });
+      return;
+    }
+    this.pending.set(command.clientId, command.seq);
+    this.sp.propose([{ kind: 'command', command }]);
+  }
+
+  private applyDecided(applied: AppliedEntry[], reply: ClientReply[]): void {
+    const log = this.sp.state.log;
+    while (this.kv.appliedIdx < this.sp.decidedIdx) {
+      const idx = this.kv.appliedIdx;
+      const entry = log[idx]!;
+      const outcome = this.kv.apply(entry);
+      const executed = outcome !== null && !outcome.duplicate && outcome.result?.kind !== 'session-expired';
+      applied.push({ idx, entry, executed });
+      if (!outcome || !outcome.result) continue;
+      const { clientId, seq } = outcome.command;
+      if (this.pending.get(clientId) === seq) {
+        this.pending.delete(clientId);
+        reply.push({ clientId, seq, result: outcome.result });
+      }
+    }
+  }
+
+  /** The leader proposes dropping idle sessions; the log makes every replica drop the same. */
+  private maybeExpireSessions(): void {
+    if (this.sp.role !== 'leader' || this.sp.phase !== 'accept') return;
+    const oldest = this.kv.oldestSessionIdx();
+    const idleBefore = this.kv.appliedIdx - this.sessionIdleEntries;
+    if (oldest === null || oldest >= idleBefore || idleBefore <= this.lastExpiryProposed) return;
+    this.lastExpiryProposed = idleBefore + Math.floor(this.sessionIdleEntries / 2);
+    this.sp.propose([{ kind: 'expire-sessions', idleBefore }]);
+  }
+}

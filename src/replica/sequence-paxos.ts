@@ -1,0 +1,181 @@
+/**
+ * Sequence Paxos (reference §A.4): the state both roles share, the effects a step collects, and
+ * the dispatch of messages to the role handlers in leader.ts and follower.ts.
+ *
+ * Persistent state lives in `state` (a cache of what the driver writes); every change goes
+ * through `persist`, which applies it to the cache and queues the same ops for the driver.
+ * Nothing here sends a message before the driver made the step's writes durable: the step
+ * contract (README.md) does that ordering for every handler at once.
+ */
+import { BOTTOM, ballotGt, majority, type Ballot, type LogIdx, type NodeId } from './ballot.js';
+import type { Entry } from './entry.js';
+import { invariant } from './invariant.js';
+import type { LogSync, PaxosMessage, PeerMessage, Promise as PromiseMsg, SeqNum } from './messages.js';
+import { applyStorageOps, type PersistentState, type StorageOp } from './storage.js';
+import type { Phase, PlantedBug, Role } from './types.js';
+import * as follower from './follower.js';
+import * as leader from './leader.js';
+
+export interface PaxosConfig {
+  readonly id: NodeId;
+  readonly peers: readonly NodeId[];
+  readonly clusterSize: number;
+  readonly resendTicks: number;
+  readonly maxBatch: number;
+  readonly plantedBug?: PlantedBug;
+}
+
+/** What a leader remembers of one promise. */
+export interface PromiseMeta {
+  readonly acceptedRnd: Ballot;
+  readonly acceptedIdx: LogIdx;
+  readonly decidedIdx: LogIdx;
+}
+
+export interface MaxPromise extends PromiseMeta {
+  readonly from: NodeId;
+  readonly sync: LogSync | null;
+}
+
+/** Volatile state of the leader of ballot `n`; rebuilt from scratch for every new ballot. */
+export class LeaderState {
+  readonly promises = new Map<NodeId, PromiseMeta>();
+  maxPromise: MaxPromise;
+  /** Highest log index each node accepted in this ballot (the leader's own once written). */
+  readonly acc = new Map<NodeId, LogIdx>();
+  /** Last sequence number sent on each follower's stream; a follower is streamed to iff present. */
+  readonly streams = new Map<NodeId, SeqNum>();
+  /** Followers that answered NotAccepted: they promised a higher ballot. */
+  readonly promisedHigher = new Set<NodeId>();
+  /** Proposals that arrived during the Prepare phase. */
+  readonly buffered: Entry[] = [];
+  nextSession = 1;
+  constructor(readonly n: Ballot, own: MaxPromise) {
+    this.maxPromise = own;
+  }
+}
+
+export type Send = (to: NodeId, msg: PeerMessage) => void;
+
+export class SequencePaxos {
+  role: Role = 'follower';
+  phase: Phase = 'none';
+  lead: LeaderState | null = null;
+  /** Follower: the leader stream's last sequence number accepted in this ballot. */
+  expected: SeqNum | null = null;
+  cachedPromise: PromiseMsg | null = null;
+  /** Proposals to append (leader, Accept phase) or to forward (follower), flushed per step. */
+  batch: Entry[] = [];
+  /** Follower: proposals waiting for a known leader. */
+  waiting: Entry[] = [];
+  decidedChanged = false;
+  readonly quorum: number;
+  private ticksToResend: number;
+  private persistOut: StorageOp[] = [];
+  private sendOut: Send = () => { throw new Error('send outside a step'); };
+
+  constructor(readonly config: PaxosConfig, readonly state: PersistentState) {
+    this.quorum = majority(config.clusterSize);
+    this.ticksToResend = config.resendTicks;
+    invariant(state.decidedIdx <= state.log.length,
+      () => `recovered decidedIdx ${state.decidedIdx} > log length ${state.log.length}`);
+  }
+
+  get id(): NodeId { return this.config.id; }
+  get promised(): Ballot { return this.state.promised; }
+  get logLength(): LogIdx { return this.state.log.length; }
+  get decidedIdx(): LogIdx { return this.state.decidedIdx; }
+  /** The ballot this node leads, or ⊥. */
+  get leading(): Ballot { return this.role === 'leader' && this.lead ? this.lead.n : BOTTOM; }
+
+  /**
+   * Binds the effect sinks of one step. After a crash, a node with a durable promise starts in
+   * Recover: it may have missed anything, so it asks every peer to prepare it again.
+   */
+  begin(persistOut: StorageOp[], send: Send): void {
+    this.persistOut = persistOut;
+    this.sendOut = send;
+  }
+
+  recoverOnStart(): void {
+    if (this.state.promised.pid !== 0) {
+      this.phase = 'recover';
+      for (const p of this.config.peers) this.send(p, { kind: 'prepare-req', n: this.state.promised });
+    }
+  }
+
+  persist(ops: StorageOp[]): void {
+    applyStorageOps(this.state, ops);
+    for (const op of ops) this.persistOut.push(op);
+  }
+
+  send(to: NodeId, msg: PeerMessage): void {
+    this.sendOut(to, msg);
+  }
+
+  /** Raises the decided index; it never moves back and never passes the local log (BUG-6). */
+  raiseDecided(idx: LogIdx): void {
+    const next = this.config.plantedBug === 'assign-decided-idx'
+      ? Math.min(idx, this.logLength)
+      : Math.max(this.state.decidedIdx, Math.min(idx, this.logLength));
+    if (next === this.state.decidedIdx) return;
+    this.persist([{ kind: 'set-decided-idx', idx: next }]);
+    this.decidedChanged = true;
+  }
+
+  handleLeader(n: Ballot): void {
+    leader.handleLeader(this, n);
+  }
+
+  propose(entries: readonly Entry[]): void {
+    if (this.role === 'leader' && this.lead) {
+      if (this.phase === 'accept') for (const e of entries) this.batch.push(e);
+      else for (const e of entries) this.lead.buffered.push(e);
+    } else {
+      for (const e of entries) this.waiting.push(e);
+    }
+  }
+
+  handle(from: NodeId, msg: PaxosMessage): void {
+    switch (msg.kind) {
+      case 'prepare': follower.onPrepare(this, from, msg); break;
+      case 'accept-sync': follower.onAcceptSync(this, from, msg); break;
+      case 'accept-decide': follower.onAcceptDecide(this, from, msg); break;
+      case 'decide': follower.onDecide(this, from, msg); break;
+      case 'promise': leader.onPromise(this, from, msg); break;
+      case 'accepted': leader.onAccepted(this, from, msg); break;
+      case 'not-accepted': leader.onNotAccepted(this, from, msg); break;
+      case 'prepare-req': leader.onPrepareReq(this, from, msg); break;
+      case 'proposal-forward': this.propose(msg.entries); break;
+    }
+  }
+
+  /** A link to `peer` was re-established: whatever was in flight on the old one may be lost. */
+  reconnected(peer: NodeId): void {
+    if (this.role === 'follower' && peer === this.state.promised.pid && this.phase !== 'none') {
+      this.phase = 'recover';
+      this.send(peer, { kind: 'prepare-req', n: this.state.promised });
+    } else if (this.role === 'leader' && this.lead) {
+      leader.forgetFollower(this, peer);
+      leader.sendPrepare(this, peer);
+    }
+  }
+
+  tick(): void {
+    if (--this.ticksToResend > 0) return;
+    this.ticksToResend = this.config.resendTicks;
+    if (this.role === 'leader') leader.onResendTimer(this);
+    else follower.onResendTimer(this);
+  }
+
+  /** End of step: ship the batch (leader) or the forwarded proposals (follower). */
+  flush(): void {
+    if (this.role === 'leader') leader.flush(this);
+    else follower.flush(this);
+    this.decidedChanged = false;
+  }
+
+  isHigherThanPromise(n: Ballot): boolean {
+    return ballotGt(n, this.state.promised);
+  }
+}

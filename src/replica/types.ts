@@ -1,0 +1,91 @@
+/**
+ * The replica's step contract: what goes in, what comes out. See README.md in this folder.
+ */
+import type { Ballot, LogIdx, NodeId } from './ballot.js';
+import type { Command, Entry, KvResult } from './entry.js';
+import type { PeerMessage } from './messages.js';
+import type { StorageOp } from './storage.js';
+
+export type ReplicaInput =
+  /** One unit of time; every timer in the replica counts ticks. */
+  | { readonly kind: 'tick' }
+  | { readonly kind: 'message'; readonly from: NodeId; readonly msg: PeerMessage }
+  /** A client request that arrived at this node. The reply comes out of a later (or this) step. */
+  | { readonly kind: 'request'; readonly command: Command }
+  /** The driver re-established a link to `peer`: messages may have been lost on the old one. */
+  | { readonly kind: 'reconnected'; readonly peer: NodeId };
+
+export interface Outgoing {
+  readonly to: NodeId;
+  readonly msg: PeerMessage;
+}
+
+export interface ClientReply {
+  readonly clientId: string;
+  readonly seq: number;
+  readonly result: KvResult;
+}
+
+/** An entry applied to the state machine in this step (for observers: simulator, shell). */
+export interface AppliedEntry {
+  readonly idx: LogIdx;
+  readonly entry: Entry;
+  /** For commands: whether it was executed (false: a duplicate, or a session-expired answer). */
+  readonly executed: boolean;
+}
+
+/**
+ * The output of one step. The driver MUST write `persist` as one atomic batch and wait until
+ * it, and every earlier batch, is durable before it sends `send` and delivers `reply`.
+ */
+export interface Ready {
+  readonly persist: StorageOp[];
+  readonly send: Outgoing[];
+  readonly reply: ClientReply[];
+  readonly applied: AppliedEntry[];
+}
+
+/**
+ * Known bugs that tests plant to prove the simulator catches them. NEVER set outside tests.
+ * - `sync-by-round-only` (BUG-3): the leader picks the log to adopt by acceptedRnd alone.
+ * - `assign-decided-idx` (BUG-6): followers assign the decided index instead of taking the max.
+ * - `skip-dedup` (BUG-13): retried commands are executed again.
+ * (BUG-1, acknowledging before the write is durable, is a driver bug: see src/sim.)
+ */
+export type PlantedBug = 'sync-by-round-only' | 'assign-decided-idx' | 'skip-dedup';
+
+export interface ReplicaConfig {
+  readonly id: NodeId;
+  /** Every node of the cluster, this one included. Ids are stable and need not be contiguous. */
+  readonly nodes: readonly NodeId[];
+  /** Leader priority: a higher one wins among ballots with the same round number. */
+  readonly priority?: number;
+  /** Ticks per heartbeat round; one round is the election timeout. */
+  readonly electionTicks: number;
+  /** Ticks between resends of Prepare / Promise / PrepareReq and stream keep-alives. */
+  readonly resendTicks: number;
+  /** Most entries in one AcceptDecide (default 256). */
+  readonly maxBatch?: number;
+  /** Sessions unused for this many decided entries are expired through the log (default 100000). */
+  readonly sessionIdleEntries?: number;
+  readonly plantedBug?: PlantedBug;
+}
+
+export type Role = 'leader' | 'follower';
+export type Phase = 'none' | 'prepare' | 'accept' | 'recover';
+
+export interface ReplicaStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly phase: Phase;
+  /** The ballot this node leads (meaningful when role is leader). */
+  readonly leaderBallot: Ballot;
+  /** The leader ballot elected by BLE, as this node sees it. */
+  readonly bleLeader: Ballot;
+  readonly quorumConnected: boolean;
+  readonly promised: Ballot;
+  readonly acceptedRnd: Ballot;
+  readonly logLength: LogIdx;
+  readonly decidedIdx: LogIdx;
+  readonly appliedIdx: LogIdx;
+}
