@@ -12,9 +12,11 @@ import { sameEntry } from './entry.js';
 
 export function onPrepare(sp: SequencePaxos, from: NodeId, p: Prepare): void {
   const higher = ballotGt(p.n, sp.promised);
-  // An equal ballot is promised again only by a follower that is waiting to be prepared (it
-  // recovered, or its Promise may have been lost); in Accept phase it would be a duplicate.
-  const again = ballotEq(p.n, sp.promised) && sp.role === 'follower' && (sp.phase === 'recover' || sp.phase === 'prepare');
+  // An equal ballot is promised again: the leader forgot us (it got our PrepareReq, or its
+  // Promise was lost) and will re-sync us. Promising a ballot twice adds no constraint; the
+  // fresh Promise describes our log as it is now. Ignoring it could leave the leader waiting
+  // for a promise we think we already gave.
+  const again = ballotEq(p.n, sp.promised) && sp.role === 'follower';
   if (!higher && !again) {
     if (ballotLt(p.n, sp.promised)) sp.send(from, { kind: 'not-accepted', n: sp.promised });
     return;
@@ -58,6 +60,12 @@ export function onAcceptSync(sp: SequencePaxos, from: NodeId, m: AcceptSync): vo
   if (sp.phase !== 'prepare' && !resync) return;
   let syncIdx = m.sync.syncIdx;
   let suffix = m.sync.suffix;
+  if (ballotEq(sp.state.acceptedRnd, m.n) && syncIdx + suffix.length < sp.logLength) {
+    // Within one ballot the leader's log only grows, so a sync shorter than our log is a stale
+    // copy (reordered or duplicated) of an earlier AcceptSync. Applying it would drop entries
+    // we may already have acknowledged in this ballot, and the leader counted those votes.
+    return;
+  }
   if (syncIdx > sp.logLength) {
     // We cannot hold a log with a hole; ask to be prepared again.
     sp.phase = 'recover';
