@@ -166,14 +166,14 @@ export class ReplicaHarness {
     return this.slot(id).up;
   }
 
-  /** Nodes in the leader role, Accept phase. */
-  leaders(): NodeId[] {
-    return this.ids.filter((id) => this.isUp(id) && this.status(id).role === 'leader' && this.status(id).phase === 'accept');
+  /** Live nodes (of `among`) in the leader role, Accept phase. */
+  leaders(among: readonly NodeId[] = this.ids): NodeId[] {
+    return among.filter((id) => this.isUp(id) && this.status(id).role === 'leader' && this.status(id).phase === 'accept');
   }
 
-  /** The single leader in Accept phase; throws unless there is exactly one. */
-  leader(): NodeId {
-    const ls = this.leaders();
+  /** The single leader (of `among`) in Accept phase; throws unless there is exactly one. */
+  leader(among: readonly NodeId[] = this.ids): NodeId {
+    const ls = this.leaders(among);
     if (ls.length !== 1) throw new Error(`expected one leader, got [${ls.join(', ')}]: ${this.describe()}`);
     return ls[0]!;
   }
