@@ -1,0 +1,233 @@
+/**
+ * Safety invariants, checked after every step of every replica and once more at the end.
+ *
+ * - Decided prefixes agree: the first replica to decide index i fixes the entry there; every
+ *   replica that later decides i must hold the same entry, and keep it.
+ * - A decided index never decreases within one incarnation, and never passes the log.
+ * - At most one node leads a ballot in the accept phase.
+ * - Leader completeness: an entry decided (so also every acknowledged command) while the
+ *   highest ballot in accept phase was b is at its index in the log of every leader of a
+ *   ballot above b when that leader reaches the accept phase. (A leader of a lower ballot may
+ *   still reach accept phase late, with an older log; it is stale and cannot decide.)
+ * - Entries are applied in order, each index once per incarnation, only when decided, and
+ *   equal to the decided entry; a command (clientId, seq) is executed at one index only.
+ */
+import { compareBallots, formatBallot, BOTTOM, type Ballot, type LogIdx, type NodeId } from '../replica/ballot.js';
+import { describeEntry, type Command, type Entry } from '../replica/entry.js';
+import type { Ready, ReplicaStatus } from '../replica/types.js';
+import type { TimeUs } from './event-queue.js';
+import type { ReplicaLike } from './replica-like.js';
+
+export type ViolationKind =
+  | 'replica-threw'
+  | 'decided-mismatch'
+  | 'decided-decreased'
+  | 'decided-past-log'
+  | 'two-leaders'
+  | 'lost-decided'
+  | 'lost-ack'
+  | 'apply-order'
+  | 'apply-undecided'
+  | 'executed-twice'
+  | 'bad-reply'
+  | 'bad-destination'
+  | 'not-linearizable'
+  | 'history-invalid';
+
+export interface Violation {
+  readonly kind: ViolationKind;
+  /** Virtual time, µs. */
+  readonly time: TimeUs;
+  readonly node: NodeId | null;
+  readonly message: string;
+}
+
+interface Incarnation {
+  lastDecided: LogIdx;
+  /** Decided entries below this index were compared with the global decided log. */
+  checked: LogIdx;
+  nextApply: LogIdx;
+  acceptLeader: boolean;
+}
+
+interface Decided {
+  readonly entry: Entry;
+  /** The highest ballot in accept phase when the entry was first seen decided. */
+  readonly bound: Ballot;
+}
+
+interface Acked {
+  readonly idx: LogIdx;
+  readonly command: Command;
+  readonly bound: Ballot;
+}
+
+/** Stop recording after this many: a broken run repeats itself. */
+const MAX_VIOLATIONS = 50;
+
+export function sameEntry(a: Entry, b: Entry): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+const commandKey = (c: Command): string => `${c.clientId}#${c.seq}`;
+
+export class InvariantChecker {
+  readonly violations: Violation[] = [];
+  private readonly nodes = new Map<NodeId, Incarnation>();
+  private readonly decided: Decided[] = [];
+  private readonly executedAt = new Map<string, LogIdx>();
+  private readonly leaders = new Map<string, NodeId>();
+  private readonly acked: Acked[] = [];
+  private highestAccept: Ballot = BOTTOM;
+  now: TimeUs = 0;
+
+  get decidedLength(): number {
+    return this.decided.length;
+  }
+
+  /** The highest ballot seen in accept phase so far. */
+  get highestLeaderBallot(): Ballot {
+    return this.highestAccept;
+  }
+
+  report(kind: ViolationKind, node: NodeId | null, message: string): void {
+    if (this.violations.length < MAX_VIOLATIONS) this.violations.push({ kind, time: this.now, node, message });
+  }
+
+  /** A replica was (re)built: its checks start over, except the decided log, which is global. */
+  started(node: NodeId, replica: ReplicaLike): void {
+    const st = replica.status();
+    this.nodes.set(node, { lastDecided: st.decidedIdx, checked: 0, nextApply: st.appliedIdx, acceptLeader: false });
+    this.checkDecided(node, replica, st);
+  }
+
+  stopped(node: NodeId): void {
+    this.nodes.delete(node);
+  }
+
+  /** Returns the replica's status, for the caller's own bookkeeping. */
+  afterStep(node: NodeId, replica: ReplicaLike, ready: Ready): ReplicaStatus {
+    const st = replica.status();
+    // A leader that reaches accept phase and decides in one step: its ballot counts as the
+    // bound of what it decided, so it is noted first.
+    const leading = st.role === 'leader' && st.phase === 'accept';
+    if (leading && compareBallots(st.leaderBallot, this.highestAccept) > 0) this.highestAccept = st.leaderBallot;
+    this.checkDecided(node, replica, st);
+    this.checkApplied(node, st, ready);
+    this.checkLeader(node, replica, st, leading);
+    return st;
+  }
+
+  /** A definite answer reached a client: the command must stay where it was executed. */
+  answered(command: Command): void {
+    const idx = this.executedAt.get(commandKey(command));
+    if (idx === undefined) {
+      this.report('lost-ack', null, `${commandKey(command)} was answered but no replica executed it`);
+      return;
+    }
+    this.acked.push({ idx, command, bound: this.highestAccept });
+  }
+
+  /** End of the run: every decided prefix compared in full. */
+  finish(replicas: ReadonlyMap<NodeId, ReplicaLike | null>): void {
+    for (const [node, replica] of replicas) {
+      if (!replica) continue;
+      const st = replica.status();
+      const limit = Math.min(st.decidedIdx, replica.log.length, this.decided.length);
+      for (let i = 0; i < limit; i++) {
+        if (!sameEntry(replica.log[i]!, this.decided[i]!.entry)) {
+          this.report('decided-mismatch', node, `at the end, decided index ${i} holds ${describeEntry(replica.log[i]!)}, `
+            + `but ${describeEntry(this.decided[i]!.entry)} was decided there`);
+          break;
+        }
+      }
+    }
+  }
+
+  private checkDecided(node: NodeId, replica: ReplicaLike, st: ReplicaStatus): void {
+    const inc = this.nodes.get(node)!;
+    const log = replica.log;
+    if (st.decidedIdx < inc.lastDecided) {
+      this.report('decided-decreased', node, `decidedIdx went from ${inc.lastDecided} down to ${st.decidedIdx}`);
+      inc.checked = Math.min(inc.checked, st.decidedIdx);
+    }
+    inc.lastDecided = st.decidedIdx;
+    if (st.decidedIdx > log.length) {
+      this.report('decided-past-log', node, `decidedIdx ${st.decidedIdx} is past the log (length ${log.length})`);
+      return;
+    }
+    for (let i = inc.checked; i < st.decidedIdx; i++) {
+      const mine = log[i]!;
+      const known = this.decided[i];
+      if (known === undefined) {
+        this.decided.push({ entry: mine, bound: this.highestAccept });
+      } else if (!sameEntry(known.entry, mine)) {
+        this.report('decided-mismatch', node,
+          `decided index ${i} holds ${describeEntry(mine)}, but ${describeEntry(known.entry)} was decided there before`);
+        break;
+      }
+    }
+    inc.checked = Math.max(inc.checked, st.decidedIdx);
+  }
+
+  private checkApplied(node: NodeId, st: ReplicaStatus, ready: Ready): void {
+    if (ready.applied.length === 0) return;
+    const inc = this.nodes.get(node)!;
+    for (const a of ready.applied) {
+      if (a.idx !== inc.nextApply) {
+        this.report('apply-order', node, `applied index ${a.idx}, expected ${inc.nextApply}`);
+      }
+      inc.nextApply = a.idx + 1;
+      if (a.idx >= st.decidedIdx) {
+        this.report('apply-undecided', node, `applied index ${a.idx} with decidedIdx ${st.decidedIdx}`);
+      }
+      const d = this.decided[a.idx];
+      if (d !== undefined && !sameEntry(d.entry, a.entry)) {
+        this.report('decided-mismatch', node, `applied ${describeEntry(a.entry)} at ${a.idx}, but ${describeEntry(d.entry)} was decided there`);
+      }
+      if (a.executed && a.entry.kind === 'command') {
+        const key = commandKey(a.entry.command);
+        const at = this.executedAt.get(key);
+        if (at === undefined) this.executedAt.set(key, a.idx);
+        else if (at !== a.idx) this.report('executed-twice', node, `${key} executed at index ${a.idx}, and before at index ${at}`);
+      }
+    }
+  }
+
+  private checkLeader(node: NodeId, replica: ReplicaLike, st: ReplicaStatus, leading: boolean): void {
+    const inc = this.nodes.get(node)!;
+    if (!leading) {
+      inc.acceptLeader = false;
+      return;
+    }
+    if (inc.acceptLeader) return;
+    inc.acceptLeader = true;
+    const b = st.leaderBallot;
+    const key = formatBallot(b);
+    const other = this.leaders.get(key);
+    if (other !== undefined && other !== node) {
+      this.report('two-leaders', node, `node ${node} leads ballot ${key} in accept phase, as node ${other} did`);
+    }
+    this.leaders.set(key, node);
+    const log = replica.log;
+    for (let i = 0; i < this.decided.length; i++) {
+      const d = this.decided[i]!;
+      if (compareBallots(b, d.bound) <= 0) continue;
+      const mine = log[i];
+      if (mine === undefined || !sameEntry(mine, d.entry)) {
+        this.report('lost-decided', node, `leader of ${key} reached accept phase with ${mine ? describeEntry(mine) : 'nothing'} `
+          + `at index ${i}, where ${describeEntry(d.entry)} was decided (under ballot ≤ ${formatBallot(d.bound)})`);
+        break;
+      }
+    }
+    for (const a of this.acked) {
+      if (compareBallots(b, a.bound) <= 0) continue;
+      const mine = log[a.idx];
+      if (mine?.kind !== 'command' || mine.command.clientId !== a.command.clientId || mine.command.seq !== a.command.seq) {
+        this.report('lost-ack', node, `leader of ${key} reached accept phase with ${mine ? describeEntry(mine) : 'nothing'} `
+          + `at index ${a.idx}, where acknowledged ${commandKey(a.command)} was executed`);
+        break;
+      }
+    }
+  }
+}
