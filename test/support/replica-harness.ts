@@ -293,6 +293,20 @@ export class ReplicaHarness {
     return gone;
   }
 
+  /** Takes matching messages off the network to deliver later (`putBack`), not as a loss. */
+  takeOut(match: Match): InFlight[] {
+    const out: InFlight[] = [];
+    for (let i = this.network.length - 1; i >= 0; i--) {
+      if (match(this.network[i]!)) out.unshift(...this.network.splice(i, 1));
+    }
+    return out;
+  }
+
+  /** Puts messages (taken out earlier, or copies of delivered ones) back at the end of the network. */
+  putBack(...ms: InFlight[]): void {
+    for (const m of ms) this.network.push({ ...m, id: this.nextMsgId++ });
+  }
+
   /** Puts a copy of the first matching in-flight message at the end of the network. */
   duplicate(match: Match): InFlight {
     const m = this.network.find(match);
