@@ -1,0 +1,501 @@
+/**
+ * Sequence Paxos through the Replica API, driven by the scripted harness: client requests,
+ * retries, the step contract (persist before send), lost and duplicated messages, crashes,
+ * non-contiguous node ids and messages from strangers.
+ */
+import { expect } from 'chai';
+import { ballotEq, type Ballot, type NodeId } from '../src/replica/ballot.js';
+import type { Entry, KvResult } from '../src/replica/entry.js';
+import type { PeerMessage } from '../src/replica/messages.js';
+import type { StorageOp } from '../src/replica/storage.js';
+import {
+  ReplicaHarness, cas, command, del, get, isHeartbeat, msgs, put, type HarnessOptions, type StepRecord,
+} from './support/replica-harness.js';
+
+const RESEND = 3;
+
+/** A cluster past its first election: the highest id leads. */
+function cluster(nodes: readonly NodeId[] = [1, 2, 3], opts: Partial<HarnessOptions> = {}): ReplicaHarness {
+  const h = new ReplicaHarness({ nodes, resendTicks: RESEND, ...opts });
+  h.rounds(1);
+  expect(h.leader()).to.equal(Math.max(...nodes));
+  return h;
+}
+
+const results = (h: ReplicaHarness, node: NodeId): KvResult[] => h.repliesAt(node).map((r) => r.result);
+const sentKinds = (s: StepRecord): string[] => s.ready.send.map((o) => o.msg.kind);
+const opKinds = (ops: readonly StorageOp[]): string[] => ops.map((op) => op.kind);
+
+function logOf(h: ReplicaHarness, id: NodeId): string[] {
+  return h.replica(id).log.map((e) => (e.kind === 'command' ? `${e.command.clientId}#${e.command.seq}` : e.kind));
+}
+
+describe('replica: Sequence Paxos', () => {
+  describe('client requests', () => {
+    it('put, get, cas and delete through a follower are forwarded and answered at that follower', () => {
+      const h = cluster();
+      const ops = [
+        put('x', '1'), get('x'), cas('x', '1', '2'), cas('x', '1', '3'), cas('y', null, 'new'), del('x'), get('x'), del('x'),
+      ];
+      ops.forEach((op, i) => {
+        const s = h.request(1, command('c', i + 1, op));
+        expect(sentKinds(s), `request ${i + 1}`).to.deep.equal(['proposal-forward']);
+        expect(s.ready.send[0]!.to).to.equal(3);
+        h.deliverAll();
+      });
+      expect(results(h, 1)).to.deep.equal([
+        { kind: 'ok' }, { kind: 'value', value: '1' }, { kind: 'ok' }, { kind: 'mismatch', current: '2' }, { kind: 'ok' },
+        { kind: 'deleted', existed: true }, { kind: 'not-found' }, { kind: 'deleted', existed: false },
+      ]);
+      expect(h.repliesAt(1).map((r) => r.seq)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8]);
+      // Only the node the client talked to answers; every node applied everything.
+      expect(h.repliesAt(2)).to.deep.equal([]);
+      expect(h.repliesAt(3)).to.deep.equal([]);
+      for (const id of [1, 2, 3]) {
+        expect(h.replica(id).kvEntries(), `node ${id}`).to.deep.equal([['y', 'new']]);
+        expect(h.status(id), `node ${id}`).to.deep.include({ decidedIdx: 8, appliedIdx: 8, logLength: 8 });
+      }
+    });
+
+    it('a request at the leader is answered at the leader once decided', () => {
+      const h = cluster();
+      const s = h.request(3, command('c', 1, put('x', '1')));
+      expect(s.ready.reply).to.deep.equal([]);
+      expect(sentKinds(s)).to.deep.equal(['accept-decide', 'accept-decide']);
+      h.deliverAll();
+      expect(h.repliesAt(3)).to.deep.equal([{ node: 3, clientId: 'c', seq: 1, result: { kind: 'ok' } }]);
+    });
+
+    it('several requests in one step go out as one batch', () => {
+      const h = cluster();
+      const s = h.step(3,
+        { kind: 'request', command: command('a', 1, put('x', '1')) },
+        { kind: 'request', command: command('b', 1, put('y', '1')) });
+      const ad = s.ready.send.filter((o) => o.msg.kind === 'accept-decide');
+      expect(ad.length).to.equal(2);
+      expect(ad[0]!.msg.kind === 'accept-decide' && ad[0]!.msg.entries.length).to.equal(2);
+      h.deliverAll();
+      expect(h.repliesAt(3).map((r) => r.clientId)).to.deep.equal(['a', 'b']);
+    });
+
+    it('a request that arrives before any leader is known waits and is answered after the election', () => {
+      const h = new ReplicaHarness({ nodes: [1, 2, 3] });
+      const s = h.request(1, command('c', 1, put('x', '1')));
+      expect(s.ready.send.filter((o) => o.msg.kind === 'proposal-forward')).to.deep.equal([]);
+      h.rounds(1);
+      expect(results(h, 1)).to.deep.equal([{ kind: 'ok' }]);
+    });
+
+    it('a retried request sent to another node before the first is decided is applied once', () => {
+      const h = cluster();
+      const c = command('c', 1, cas('x', null, 'once'));
+      h.request(1, c);
+      h.request(2, c); // the client gave up on node 1 and retried at node 2
+      h.deliverAll();
+      expect(logOf(h, 3)).to.deep.equal(['c#1', 'c#1']);
+      // Executed twice, the CAS would have answered mismatch the second time.
+      expect(results(h, 1)).to.deep.equal([{ kind: 'ok' }]);
+      expect(results(h, 2)).to.deep.equal([{ kind: 'ok' }]);
+      for (const id of [1, 2, 3]) {
+        const applied = h.trace.filter((s) => s.node === id).flatMap((s) => s.ready.applied);
+        expect(applied.map((a) => a.executed), `node ${id}`).to.deep.equal([true, false]);
+        expect(h.replica(id).kvEntries()).to.deep.equal([['x', 'once']]);
+      }
+    });
+
+    it('a retry of a request already applied is answered from the session table, without a new entry', () => {
+      const h = cluster();
+      const c = command('c', 1, cas('x', null, 'once'));
+      h.request(1, c);
+      h.deliverAll();
+      const s = h.request(2, c);
+      expect(s.ready.reply).to.deep.equal([{ clientId: 'c', seq: 1, result: { kind: 'ok' } }]);
+      expect(s.ready.send).to.deep.equal([]);
+      h.deliverAll();
+      expect(h.status(3).logLength).to.equal(1);
+      // An older seq than the session's last gets no answer at all: its client moved on.
+      h.request(1, command('c', 2, put('x', 'two')));
+      h.deliverAll();
+      const old = h.request(2, c);
+      expect(old.ready.reply).to.deep.equal([]);
+      expect(old.ready.send).to.deep.equal([]);
+    });
+
+    /**
+     * Client c's PUT reaches node 1, whose forward is delayed; c retries at node 2, which gets it
+     * decided; then client d overwrites the key; then node 1's old forward arrives and puts a
+     * second copy of c#1 in the log, after d's write.
+     */
+    function delayedDuplicate(plantedBug?: 'skip-dedup'): ReplicaHarness {
+      const h = cluster([1, 2, 3], { plantedBug, strict: false });
+      const c = command('c', 1, put('x', 'c'));
+      h.request(1, c);
+      const delayed = h.takeOut(msgs({ from: 1, kind: 'proposal-forward' }));
+      h.request(2, c);
+      h.deliverAll();
+      h.request(2, command('d', 1, put('x', 'd')));
+      h.deliverAll();
+      h.putBack(...delayed);
+      h.deliverAll();
+      expect(logOf(h, 3)).to.deep.equal(['c#1', 'd#1', 'c#1']);
+      return h;
+    }
+
+    it('a late copy of a retried PUT does not overwrite a later write', () => {
+      const h = delayedDuplicate();
+      for (const id of [1, 2, 3]) expect(h.replica(id).kvEntries(), `node ${id}`).to.deep.equal([['x', 'd']]);
+      // Node 1 answers its client with the result of the copy that was applied.
+      expect(results(h, 1)).to.deep.equal([{ kind: 'ok' }]);
+      expect(h.violations).to.deep.equal([]);
+    });
+
+    it('with the planted bug skip-dedup the late copy executes again (the test above can fail)', () => {
+      const h = delayedDuplicate('skip-dedup');
+      for (const id of [1, 2, 3]) expect(h.replica(id).kvEntries(), `node ${id}`).to.deep.equal([['x', 'c']]);
+      expect(h.violations.some((v) => /executed c#1 a second time/.test(v))).to.equal(true);
+    });
+
+    it('idle sessions are expired through the log, the same on every replica', () => {
+      const h = cluster([1, 2, 3], { sessionIdleEntries: 4 });
+      h.request(1, command('idle', 1, put('x', '1')));
+      h.deliverAll();
+      for (let i = 1; i <= 6; i++) {
+        h.request(2, command('busy', i, put('y', String(i))));
+        h.deliverAll();
+        h.run(1);
+      }
+      h.run(RESEND * 2);
+      for (const id of [1, 2, 3]) {
+        expect(h.replica(id).log.some((e: Entry) => e.kind === 'expire-sessions'), `node ${id}`).to.equal(true);
+      }
+      h.request(1, command('idle', 2, put('x', '2')));
+      h.deliverAll();
+      expect(results(h, 1)).to.deep.equal([{ kind: 'ok' }, { kind: 'session-expired' }]);
+      for (const id of [1, 2, 3]) expect(h.replica(id).kvEntries(), `node ${id}`).to.deep.include(['x', '1']);
+      // The busy client's session survived.
+      h.request(2, command('busy', 7, put('y', '7')));
+      h.deliverAll();
+      expect(results(h, 2).at(-1)).to.deep.equal({ kind: 'ok' });
+    });
+  });
+
+  describe('the step contract', () => {
+    /** The promise a node held just before `step` (from its previous step in the same incarnation). */
+    function promisedBefore(h: ReplicaHarness, step: StepRecord): Ballot | undefined {
+      for (let i = step.index - 1; i >= 0; i--) {
+        const s = h.trace[i]!;
+        if (s.node === step.node && s.incarnation === step.incarnation) return s.status.promised;
+      }
+      return undefined;
+    }
+
+    it("a Promise leaves in the step whose batch persists its promise; an Accepted in the step that persists what it acknowledges", () => {
+      const h = cluster([1, 2, 3, 4, 5]);
+      for (let i = 1; i <= 3; i++) h.request(1 + (i % 4), command(`c${i}`, 1, put('k', String(i))));
+      h.deliverAll();
+      h.crash(5);
+      h.rounds(3); // a new leader: new Prepares, Promises and AcceptSyncs
+      h.request(2, command('c9', 1, put('k', '9')));
+      h.deliverAll();
+      let promises = 0;
+      let acceptedAfterSync = 0;
+      let acceptedAfterEntries = 0;
+      for (const s of h.trace) {
+        for (const o of s.ready.send) {
+          if (o.msg.kind === 'promise' || o.msg.kind === 'prepare') {
+            const n = o.msg.n;
+            const fresh = !ballotEq(promisedBefore(h, s) ?? { n: -1, priority: 0, pid: 0 }, n);
+            if (fresh) {
+              expect(s.ready.persist, `step ${s.index}: ${o.msg.kind}`).to.deep.include({ kind: 'set-promise', ballot: n });
+              if (o.msg.kind === 'promise') promises++;
+            }
+          }
+          if (o.msg.kind !== 'accepted') continue;
+          const input = s.inputs[0];
+          const m: PeerMessage | undefined = input?.kind === 'message' ? input.msg : undefined;
+          if (m?.kind === 'accept-sync') {
+            acceptedAfterSync++;
+            expect(opKinds(s.ready.persist), `step ${s.index}`).to.include.members(['append-on-prefix', 'set-accepted-rnd']);
+          } else if (m?.kind === 'accept-decide' && m.entries.length > 0) {
+            acceptedAfterEntries++;
+            expect(s.ready.persist, `step ${s.index}`).to.deep.include({ kind: 'append', entries: m.entries });
+          }
+        }
+      }
+      expect(promises).to.be.at.least(7); // 4 in the first election, 3 in the second
+      expect(acceptedAfterSync).to.be.at.least(7);
+      expect(acceptedAfterEntries).to.be.at.least(4 * 3 + 3);
+    });
+
+    it('a follower that crashes before its Promise is durable never sent it, and comes back without the promise', () => {
+      const h = new ReplicaHarness({ nodes: [1, 2, 3], resendTicks: 1000 });
+      h.rounds(1, { deliver: isHeartbeat });
+      expect(h.status(3)).to.deep.include({ role: 'leader', phase: 'prepare' });
+      h.hold(2);
+      const s = h.deliver(msgs({ from: 3, to: 2, kind: 'prepare' })) && h.trace.at(-1)!;
+      expect(sentKinds(s)).to.deep.equal(['promise']);
+      expect(h.inFlight(msgs({ from: 2, kind: 'promise' }))).to.deep.equal([]);
+      h.crash(2, { lose: 1 });
+      expect(h.durable(2).promised.pid).to.equal(0);
+      h.restart(2);
+      expect(h.status(2).promised.pid).to.equal(0);
+      expect(h.status(3).phase).to.equal('prepare');
+      // With node 1's promise the leader goes on.
+      h.deliver(msgs({ from: 3, to: 1, kind: 'prepare' }));
+      h.deliver(msgs({ from: 1, to: 3, kind: 'promise' }));
+      expect(h.status(3).phase).to.equal('accept');
+    });
+
+    it('a follower that crashes before its entries are durable never acknowledged them; nothing is decided', () => {
+      const h = cluster();
+      h.crash(1);
+      h.hold(2);
+      h.request(3, command('c', 1, put('x', '1')));
+      h.deliver(msgs({ to: 2, kind: 'accept-decide' }));
+      expect(h.undurable(2)).to.equal(1);
+      expect(h.inFlight(msgs({ from: 2, kind: 'accepted' }))).to.deep.equal([]);
+      h.crash(2, { lose: 1 });
+      h.deliverAll();
+      expect(h.status(3).decidedIdx).to.equal(0);
+      expect(h.replies).to.deep.equal([]);
+      h.restart(2);
+      expect(h.status(2).logLength).to.equal(0);
+      // Node 2 recovers: it asks to be prepared again, is synced, and the entry is decided.
+      h.run(RESEND);
+      expect(h.status(3).decidedIdx).to.equal(1);
+      expect(h.repliesAt(3).map((r) => r.result)).to.deep.equal([{ kind: 'ok' }]);
+      expect(h.status(2)).to.deep.include({ phase: 'accept', logLength: 1, decidedIdx: 1 });
+    });
+
+    it("a leader that crashes before its own append is durable loses the entry, and nobody ever answers for it", () => {
+      const h = cluster();
+      h.hold(3);
+      h.request(3, command('c', 1, put('x', 'lost')));
+      h.crash(3, { lose: 1 });
+      h.rounds(3);
+      const leader = h.leader();
+      expect(leader).to.equal(2);
+      for (const id of [1, 2]) expect(h.status(id).logLength).to.equal(0);
+      h.restart(3);
+      h.rounds(2);
+      expect(h.replies).to.deep.equal([]);
+      for (const id of [1, 2, 3]) expect(logOf(h, id), `node ${id}`).to.deep.equal([]);
+    });
+
+    it('the harness releases batches in order, and a step with an empty batch waits for earlier ones', () => {
+      const h = cluster();
+      h.hold(2);
+      h.request(3, command('c', 1, put('x', '1')));
+      h.deliver(msgs({ to: 2, kind: 'accept-decide' })); // batch: append; sends Accepted
+      h.inject(2, 1, { kind: 'heartbeat-request', round: 99 }); // empty batch; sends a reply
+      expect(h.undurable(2)).to.equal(2);
+      expect(h.inFlight(msgs({ from: 2 }))).to.deep.equal([]);
+      h.sync(2, 1);
+      expect(h.inFlight(msgs({ from: 2 })).map((m) => m.msg.kind)).to.deep.equal(['accepted']);
+      expect(h.durable(2).log.length).to.equal(1);
+      h.unhold(2);
+      expect(h.inFlight(msgs({ from: 2, to: 1 })).map((m) => m.msg.kind)).to.deep.equal(['heartbeat-reply']);
+    });
+  });
+
+  describe('lost, duplicated and reordered messages', () => {
+    it('a dropped AcceptDecide shows up as a gap: the follower recovers, asks to be prepared, and catches up', () => {
+      const h = cluster();
+      h.request(3, command('c', 1, put('x', '1')));
+      h.deliverAll();
+      h.request(3, command('c', 2, put('x', '2')));
+      expect(h.drop(msgs({ to: 1, kind: 'accept-decide' })).length).to.equal(1);
+      h.deliver(msgs({ to: 2, kind: 'accept-decide' }));
+      h.deliver(msgs({ from: 2, kind: 'accepted' }));
+      expect(h.status(3).decidedIdx).to.equal(2);
+      // The Decide that follows on node 1's stream is one past what it expects.
+      h.deliver(msgs({ to: 1, kind: 'decide' }));
+      expect(h.status(1)).to.deep.include({ phase: 'recover', logLength: 1, decidedIdx: 1 });
+      expect(h.inFlight(msgs({ from: 1, to: 3 })).map((m) => m.msg.kind)).to.deep.equal(['prepare-req']);
+      h.deliverAll();
+      expect(h.status(1)).to.deep.include({ phase: 'accept', logLength: 2, decidedIdx: 2 });
+      expect(h.replica(1).kvEntries()).to.deep.equal([['x', '2']]);
+    });
+
+    it('a dropped AcceptDecide with no traffic after it is found by the keep-alive', () => {
+      const h = cluster();
+      h.request(3, command('c', 1, put('x', '1')));
+      h.drop(msgs({ to: 1, kind: 'accept-decide' }));
+      h.deliverAll((m) => m.to !== 1); // node 2 accepts, the leader decides; node 1 hears nothing
+      h.drop(msgs({ to: 1 }));
+      expect(h.status(1).logLength).to.equal(0);
+      h.run(RESEND);
+      expect(h.status(1)).to.deep.include({ phase: 'accept', logLength: 1, decidedIdx: 1 });
+    });
+
+    it('a lost Prepare is resent on the resend timer', () => {
+      const h = new ReplicaHarness({ nodes: [1, 2, 3], resendTicks: RESEND });
+      h.rounds(1, { deliver: isHeartbeat });
+      h.drop(msgs({ from: 3, to: 1, kind: 'prepare' }));
+      h.deliverAll((m) => !isHeartbeat(m));
+      expect(h.status(3).phase).to.equal('accept');
+      expect(h.status(1).phase).to.equal('none');
+      const before = h.trace.length;
+      h.run(RESEND);
+      const resent = h.trace.slice(before).filter((s) => s.node === 3 && s.inputs[0]?.kind === 'tick'
+        && s.ready.send.some((o) => o.to === 1 && o.msg.kind === 'prepare'));
+      expect(resent.length).to.equal(1);
+      expect(h.status(1)).to.deep.include({ phase: 'accept', promised: h.status(3).leaderBallot });
+    });
+
+    it("a lost Promise is resent by the follower's resend timer", () => {
+      const h = new ReplicaHarness({ nodes: [1, 2, 3], resendTicks: RESEND });
+      h.rounds(1, { deliver: isHeartbeat });
+      h.deliverAll(msgs({ kind: 'prepare' }));
+      expect(h.drop(msgs({ kind: 'promise' })).length).to.equal(2);
+      expect(h.status(3).phase).to.equal('prepare');
+      // Cut leader → followers so that only the followers' own resends can help.
+      h.cutOneWay(3, 1);
+      h.cutOneWay(3, 2);
+      const before = h.trace.length;
+      h.run(RESEND, { deliver: msgs({ kind: ['promise', 'heartbeat-request', 'heartbeat-reply'] }) });
+      const resent = h.trace.slice(before).filter((s) => s.node !== 3 && s.inputs[0]?.kind === 'tick'
+        && s.ready.send.some((o) => o.to === 3 && o.msg.kind === 'promise'));
+      expect(resent.map((s) => s.node).sort()).to.deep.equal([1, 2]);
+      expect(h.status(3).phase).to.equal('accept');
+      // The AcceptSyncs were lost on the cut links too; the Promise resends repair that as well.
+      h.healAll();
+      h.run(RESEND);
+      for (const id of [1, 2]) expect(h.status(id).phase).to.equal('accept');
+    });
+
+    it('a duplicated, delayed Promise re-syncs a follower without truncating its decided prefix', () => {
+      const h = new ReplicaHarness({ nodes: [1, 2, 3], resendTicks: 1000 });
+      h.rounds(1, { deliver: isHeartbeat });
+      h.deliverAll(msgs({ kind: 'prepare' }));
+      const copy = h.duplicate(msgs({ from: 1, kind: 'promise' }));
+      const [stale] = h.takeOut((m) => m.id === copy.id);
+      h.deliverAll();
+      for (let i = 1; i <= 3; i++) {
+        h.request(1, command('c', i, put('x', String(i))));
+        h.deliverAll();
+      }
+      expect(h.status(1)).to.deep.include({ phase: 'accept', decidedIdx: 3 });
+      const logBefore = h.replica(1).log.slice();
+      // The stale Promise (decidedIdx 0, empty log) reaches the leader in Accept phase.
+      h.putBack(stale!);
+      h.deliver(msgs({ from: 1, kind: 'promise' }));
+      const sync = h.deliver(msgs({ to: 1, kind: 'accept-sync' }));
+      expect(sync.msg.kind === 'accept-sync' && sync.msg.sync.syncIdx).to.equal(0);
+      const step = h.trace.at(-1)!;
+      for (const op of step.ready.persist) {
+        if (op.kind === 'append-on-prefix') expect(op.fromIdx, 'truncation point').to.be.at.least(3);
+      }
+      expect(h.replica(1).log).to.deep.equal(logBefore);
+      expect(h.status(1)).to.deep.include({ phase: 'accept', decidedIdx: 3 });
+      h.request(2, command('d', 1, put('y', '1')));
+      h.deliverAll();
+      expect(h.status(1)).to.deep.include({ logLength: 4, decidedIdx: 4 });
+    });
+
+    it('duplicated stream messages are ignored', () => {
+      const h = cluster();
+      h.request(3, command('c', 1, put('x', '1')));
+      h.duplicate(msgs({ to: 1, kind: 'accept-decide' }));
+      h.deliverAll();
+      expect(h.status(1)).to.deep.include({ phase: 'accept', logLength: 1, decidedIdx: 1 });
+      expect(h.replica(1).log.length).to.equal(1);
+    });
+
+    it('stream messages delivered out of order send the follower to recovery, never to a log with a hole', () => {
+      const h = cluster();
+      h.request(3, command('c', 1, put('x', '1')));
+      h.request(3, command('c', 2, put('x', '2')));
+      const [first, second] = h.takeOut(msgs({ to: 1, kind: 'accept-decide' }));
+      h.putBack(second!, first!);
+      h.deliver(msgs({ to: 1, kind: 'accept-decide' }));
+      expect(h.status(1)).to.deep.include({ phase: 'recover', logLength: 0 });
+      h.deliverAll();
+      expect(h.status(1)).to.deep.include({ phase: 'accept', logLength: 2, decidedIdx: 2 });
+      expect(h.replica(1).kvEntries()).to.deep.equal([['x', '2']]);
+    });
+  });
+
+  describe('crash and restart', () => {
+    it('a follower restarted from its durable state rebuilds the map and catches up on what it missed', () => {
+      const h = cluster();
+      h.request(1, command('c', 1, put('x', '1')));
+      h.deliverAll();
+      h.crash(1);
+      h.request(2, command('c', 2, put('x', '2')));
+      h.deliverAll();
+      h.restart(1);
+      expect(h.status(1)).to.deep.include({ phase: 'recover', decidedIdx: 1, appliedIdx: 1 });
+      expect(h.replica(1).kvEntries()).to.deep.equal([['x', '1']]);
+      h.deliverAll();
+      expect(h.status(1)).to.deep.include({ phase: 'accept', decidedIdx: 2, appliedIdx: 2 });
+      expect(h.replica(1).kvEntries()).to.deep.equal([['x', '2']]);
+    });
+
+    it('a reconnected link makes the follower ask to be prepared again', () => {
+      const h = cluster();
+      const s = h.step(1, { kind: 'reconnected', peer: 3 });
+      expect(s.ready.send.map((o) => [o.to, o.msg.kind])).to.deep.equal([[3, 'prepare-req']]);
+      expect(h.status(1).phase).to.equal('recover');
+      h.deliverAll();
+      expect(h.status(1).phase).to.equal('accept');
+      h.request(1, command('c', 1, put('x', '1')));
+      h.deliverAll();
+      expect(results(h, 1)).to.deep.equal([{ kind: 'ok' }]);
+    });
+  });
+
+  describe('configuration', () => {
+    it('non-contiguous node ids work, and nothing is ever sent outside the configuration (BUG-15)', () => {
+      const ids = [2, 5, 9];
+      const h = cluster(ids);
+      h.request(2, command('c', 1, put('x', '1')));
+      h.deliverAll();
+      h.crash(9);
+      h.rounds(3);
+      expect(h.leader()).to.equal(5);
+      h.request(2, command('c', 2, put('x', '2')));
+      h.deliverAll();
+      h.restart(9);
+      h.rounds(2);
+      expect(results(h, 2)).to.deep.equal([{ kind: 'ok' }, { kind: 'ok' }]);
+      expect(h.status(9)).to.deep.include({ decidedIdx: 2, phase: 'accept' });
+      const targets = new Set(h.allSent().map((m) => m.to));
+      expect([...targets].sort((x, y) => x - y)).to.deep.equal(ids);
+      expect(h.allSent().filter((m) => m.to === m.from)).to.deep.equal([]);
+      expect(h.violations).to.deep.equal([]);
+    });
+
+    it('messages from node ids outside the configuration, or from itself, are ignored', () => {
+      const h = cluster();
+      const before = h.status(1);
+      const huge: Ballot = { n: 99, priority: 99, pid: 7 };
+      const forged: PeerMessage[] = [
+        { kind: 'prepare', n: huge, decidedIdx: 0, acceptedRnd: huge, acceptedIdx: 0 },
+        { kind: 'accept-sync', n: huge, seq: { session: 1, counter: 1 }, decidedIdx: 0, sync: { syncIdx: 0, suffix: [] } },
+        { kind: 'heartbeat-request', round: 1 },
+        { kind: 'proposal-forward', entries: [{ kind: 'command', command: command('evil', 1, put('x', 'evil')) }] },
+        { kind: 'prepare-req', n: huge },
+      ];
+      for (const from of [7, 0, -1, 1]) {
+        for (const msg of forged) {
+          const s = h.inject(1, from, msg);
+          expect(s.ready.persist, `${msg.kind} from ${from}`).to.deep.equal([]);
+          expect(s.ready.send, `${msg.kind} from ${from}`).to.deep.equal([]);
+        }
+      }
+      const r = h.step(1, { kind: 'reconnected', peer: 7 });
+      expect(r.ready.send).to.deep.equal([]);
+      expect(h.status(1)).to.deep.equal(before);
+      // The leader ignores a stranger's proposal too.
+      h.inject(3, 7, forged[3]!);
+      h.deliverAll();
+      expect(h.status(3).logLength).to.equal(0);
+    });
+
+    it('rejects a configuration that does not contain the node or has duplicate or invalid ids', () => {
+      expect(() => new ReplicaHarness({ nodes: [1, 2, 2] })).to.throw(/duplicate/);
+      expect(() => new ReplicaHarness({ nodes: [0, 1, 2] })).to.throw(/≥ 1/);
+    });
+  });
+});
