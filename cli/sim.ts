@@ -58,6 +58,7 @@ const program = new Command()
   .option('--ops <n>', 'client operations per run', integer('--ops', 1))
   .option('--clients <n>', 'simulated clients', integer('--clients', 1))
   .option('--duration <ms>', 'virtual run length, ms', integer('--duration', 100))
+  .option('--session-idle <n>', 'expire sessions idle for this many decided entries (default: the replica\'s)', integer('--session-idle', 1))
   .option('--check-timeout <ms>', 'time limit of one history check, ms', integer('--check-timeout', 1))
   .option('--fail-fast', 'stop a batch at the first failing seed')
   .addHelpText('after', '\nExit status: 0 no violation, 1 some violation, 2 bad arguments.')
@@ -73,7 +74,7 @@ try {
 
 const o = program.opts<{
   seeds: number; from: number; seed?: number; nodes: number | number[]; faults: ReturnType<typeof parseFaults>; bug?: SimPlantedBug;
-  trace?: boolean; history?: string; ops?: number; clients?: number; duration?: number; checkTimeout?: number; failFast?: boolean;
+  trace?: boolean; history?: string; ops?: number; clients?: number; duration?: number; sessionIdle?: number; checkTimeout?: number; failFast?: boolean;
 }>();
 if ((o.trace || o.history) && o.seed === undefined) {
   process.stderr.write('sim: --trace and --history need --seed N (one run)\n');
@@ -81,6 +82,6 @@ if ((o.trace || o.history) && o.seed === undefined) {
 }
 process.exitCode = await runSim({
   seed: o.seed, seeds: o.seeds, from: o.from, nodes: o.nodes, faults: o.faults, bug: o.bug,
-  trace: o.trace ?? false, history: o.history, ops: o.ops, clients: o.clients, durationMs: o.duration,
+  trace: o.trace ?? false, history: o.history, ops: o.ops, clients: o.clients, durationMs: o.duration, sessionIdle: o.sessionIdle,
   checkTimeoutMs: o.checkTimeout, failFast: o.failFast ?? false,
 });

@@ -22,6 +22,8 @@ export interface SimArgs {
   ops?: number | undefined;
   clients?: number | undefined;
   durationMs?: number | undefined;
+  /** Sessions expire after this many idle decided entries (the replica's sessionIdleEntries). */
+  sessionIdle?: number | undefined;
   checkTimeoutMs?: number | undefined;
   /** Stop a batch at the first failing seed. */
   failFast: boolean;
@@ -49,6 +51,7 @@ export function runOptionsOf(args: SimArgs): RunOptions {
     ...(args.clients !== undefined ? { clients: args.clients } : {}),
     ...(args.durationMs !== undefined ? { durationUs: args.durationMs * 1000 } : {}),
     ...(args.checkTimeoutMs !== undefined ? { checkTimeoutMs: args.checkTimeoutMs } : {}),
+    ...(args.sessionIdle !== undefined ? { sessionIdleEntries: args.sessionIdle } : {}),
   };
 }
 
@@ -61,6 +64,7 @@ export function replayCommand(seed: number, args: SimArgs): string {
   if (args.ops !== undefined) parts.push(`--ops ${args.ops}`);
   if (args.clients !== undefined) parts.push(`--clients ${args.clients}`);
   if (args.durationMs !== undefined) parts.push(`--duration ${args.durationMs}`);
+  if (args.sessionIdle !== undefined) parts.push(`--session-idle ${args.sessionIdle}`);
   return parts.join(' ');
 }
 
