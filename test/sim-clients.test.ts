@@ -19,6 +19,7 @@ function harness(seed: number, server: (sent: Sent) => KvResult | null, options:
   const sent: Sent[] = [];
   const answered: Command[] = [];
   const bad: string[] = [];
+  const stuck: string[] = [];
   const history = new HistoryWriter(l => { lines.push(l); }, () => now * 1000);
   let pool: ClientPool | undefined;
   pool = new ClientPool({
@@ -35,6 +36,7 @@ function harness(seed: number, server: (sent: Sent) => KvResult | null, options:
     },
     answered: c => answered.push(c),
     badReply: m => bad.push(m),
+    noProgress: m => stuck.push(m),
   }, {
     clients: 3, keys: 2, opsTotal: 60, timeoutUs: 1000, maxAttempts: 3, thinkMinUs: 0, thinkMaxUs: 500, stopIssuingAtUs: 1e12,
     ...options,
@@ -47,7 +49,7 @@ function harness(seed: number, server: (sent: Sent) => KvResult | null, options:
     }
     pool!.closePending();
   };
-  return { pool, lines, sent, answered, bad, run };
+  return { pool, lines, sent, answered, bad, stuck, run };
 }
 
 const types = (lines: string[]) => lines.map(l => JSON.parse(l).type as string);
@@ -147,6 +149,14 @@ describe('sim: clients', () => {
     h.run(5000);
     expect(types(h.lines)).to.deep.equal(['invoke', 'invoke', 'info', 'info']);
     expect(parseHistory(h.lines.join('\n')).operations.every(o => o.status === 'info')).to.equal(true);
+  });
+
+  it('reports an operation invoked after progressFromUs that ends without an answer', () => {
+    const h = harness(5, () => null, { clients: 1, opsTotal: 3, progressFromUs: 2500 });
+    h.run();
+    // The first operation starts before 2500 µs; the later ones after it.
+    expect(h.stuck).to.have.length(2);
+    expect(h.stuck[0]).to.match(/^c0#2 \w+ k\d, invoked at [\d.]+ ms with the cluster whole, got no answer in 3 attempts$/);
   });
 
   it('sends only to its target nodes', () => {

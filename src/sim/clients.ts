@@ -32,6 +32,11 @@ export interface ClientOptions {
   readonly thinkMaxUs: number;
   /** No operation starts after this time. */
   readonly stopIssuingAtUs: number;
+  /**
+   * An operation invoked at or after this time must get a definite answer: the cluster is
+   * whole again by then, so one that ends `info` means progress stopped (undefined: no check).
+   */
+  readonly progressFromUs?: number;
   /** The nodes client i sends to: `targets[i % targets.length]` (default: every node). */
   readonly targets?: readonly (readonly NodeId[])[];
 }
@@ -50,11 +55,14 @@ export interface ClientEnv {
   answered(command: Command, result: KvResult): void;
   /** A reply that cannot answer its operation: a replica bug. */
   badReply(message: string): void;
+  /** An operation invoked after `progressFromUs` got no definite answer. */
+  noProgress(message: string): void;
 }
 
 interface Outstanding {
   readonly op: KvOp;
   readonly historyId: number;
+  readonly invokedAt: TimeUs;
   attempts: number;
   lastNode: NodeId;
 }
@@ -199,6 +207,7 @@ export class ClientPool {
       if (c.current) {
         this.env.history.info(c.current.historyId);
         this.stats.info++;
+        this.checkProgress(c, 'was still waiting at the end of the run');
         c.current = null;
       }
       c.done = true;
@@ -229,7 +238,7 @@ export class ClientPool {
         : h.invoke({ process: c.process, f: op.kind, key: op.key });
     this.stats.invoked++;
     c.seq++;
-    c.current = { op, historyId, attempts: 0, lastNode: -1 };
+    c.current = { op, historyId, invokedAt: this.env.now(), attempts: 0, lastNode: -1 };
     this.attempt(c);
   }
 
@@ -245,11 +254,20 @@ export class ClientPool {
   private giveUp(c: Client): void {
     this.env.history.info(c.current!.historyId);
     this.stats.info++;
+    this.checkProgress(c, `got no answer in ${this.options.maxAttempts} attempts`);
     c.current = null;
     // The unknown operation may still take effect at any later time: the client continues as
     // a new process so the history does not pretend this one finished.
     c.process = this.nextProcess++;
     this.think(c);
+  }
+
+  private checkProgress(c: Client, what: string): void {
+    const cur = c.current!;
+    const from = this.options.progressFromUs;
+    if (from === undefined || cur.invokedAt < from) return;
+    this.env.noProgress(`${c.clientId}#${c.seq} ${cur.op.kind} ${cur.op.key}, invoked at ${(cur.invokedAt / 1000).toFixed(3)} ms `
+      + `with the cluster whole, ${what}`);
   }
 
   private randomOp(c: Client): KvOp {

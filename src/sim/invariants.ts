@@ -30,6 +30,7 @@ export type ViolationKind =
   | 'apply-undecided'
   | 'executed-twice'
   | 'bad-reply'
+  | 'no-progress'
   | 'bad-destination'
   | 'not-linearizable'
   | 'history-invalid';

@@ -62,6 +62,12 @@ export interface SimOptions {
   /** Faults happen in [faultStartUs, faultEndUs); after it everything heals (defaults: 100 ms, durationUs − 1.2 s). */
   readonly faultStartUs?: number;
   readonly faultEndUs?: number;
+  /**
+   * Liveness: an operation invoked this long after the faults end (all healed, all nodes up)
+   * must get a definite answer, else the run reports `no-progress`. Default 300 ms; null: no
+   * check (for scenarios that keep a partition to the end).
+   */
+  readonly progressGraceUs?: number | null;
   readonly network: NetworkOptions;
   readonly disk: DiskOptions;
   readonly trace: boolean;

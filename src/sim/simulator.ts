@@ -142,11 +142,13 @@ export class Simulation implements NemesisTarget {
       send: (node, _client, command) => this.sendRequest(node, command),
       answered: command => this.invariants.answered(command),
       badReply: message => this.invariants.report('bad-reply', null, message),
+      noProgress: message => this.invariants.report('no-progress', null, message),
     }, {
       clients: o.clients, keys: o.keys, opsTotal: o.opsTotal, timeoutUs: o.clientTimeoutUs, maxAttempts: o.clientAttempts,
       thinkMinUs: o.thinkMinUs, thinkMaxUs: o.thinkMaxUs,
       stopIssuingAtUs: o.stopIssuingAtUs ?? Math.max(0, o.durationUs - 800 * MS),
       ...(o.clientTargets ? { targets: o.clientTargets } : {}),
+      ...(o.progressGraceUs === null ? {} : { progressFromUs: this.faultEndUs + (o.progressGraceUs ?? 300 * MS) }),
     });
   }
 
