@@ -36,7 +36,7 @@ export interface NemesisTarget {
 
 const MS = 1000;
 
-/** Faults the nemesis injects as discrete events (loss and dup are rates over the window). */
+/** Faults the nemesis injects as discrete events (loss, dup and delay are rates over the window). */
 const EVENT_FAULTS: readonly Fault[] = ['crash', 'partition', 'one-way', 'partial', 'slow-disk', 'pause'];
 
 export class Nemesis {
@@ -60,6 +60,7 @@ export class Nemesis {
     t.at(this.startUs, () => {
       if (this.faults.includes('loss')) t.network.loss = 0.01 + this.rng.next() * 0.11;
       if (this.faults.includes('dup')) t.network.dup = 0.01 + this.rng.next() * 0.07;
+      if (this.faults.includes('delay')) t.network.longDelay = 0.005 + this.rng.next() * 0.045;
     });
     if (this.events.length > 0) t.at(this.startUs + this.gap(), () => this.act());
     t.at(this.endUs, () => this.calm());
@@ -81,9 +82,14 @@ export class Nemesis {
       }); break;
       case 'partial': this.networkFault(() => t.cutLinks(this.someLinks())); break;
       case 'slow-disk': {
-        // Sometimes every disk at once: writes then stay pending long enough for messages to overtake them.
+        // Sometimes every disk at once, and then sometimes a power failure while they stall:
+        // the correlated failure that loses writes acknowledged before they were durable.
         const until = t.now() + this.rng.int(50 * MS, 400 * MS);
-        for (const node of this.rng.chance(0.4) ? t.nodes : [this.rng.pick(t.nodes)]) t.slowDisk(node, until);
+        const all = this.rng.chance(0.4);
+        for (const node of all ? t.nodes : [this.rng.pick(t.nodes)]) t.slowDisk(node, until);
+        if (all && this.faults.includes('crash') && this.rng.chance(0.5)) {
+          t.at(Math.min(until, t.now() + this.rng.int(5 * MS, 100 * MS)), () => this.crash('pending'));
+        }
         break;
       }
       case 'pause': {
@@ -104,12 +110,13 @@ export class Nemesis {
    * writes still pending: losing a write that was acknowledged before it was durable takes
    * the crash of every node that held it, before its disk caught up.
    */
-  private crash(): void {
+  private crash(kind?: 'pending'): void {
     const t = this.target;
+    if (t.now() >= this.endUs) return;
     const up = t.nodes.filter(n => t.isUp(n));
     if (up.length === 0) return;
     const down = t.nodes.length - up.length;
-    const r = this.rng.next();
+    const r = kind === 'pending' ? 0.6 : this.rng.next();
     let victims: NodeId[];
     if (r < 0.5) {
       if (down + 1 > t.nodes.length - majority(t.nodes.length)) return;
@@ -185,6 +192,7 @@ export class Nemesis {
     t.heal();
     t.network.loss = 0;
     t.network.dup = 0;
+    t.network.longDelay = 0;
     for (const node of t.nodes) {
       if (!t.isUp(node)) t.restart(node);
       else if (t.isPaused(node)) t.resume(node);

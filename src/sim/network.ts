@@ -3,7 +3,7 @@
  *
  * Every message gets its own random delay in [delayMin, delayMax], so messages on one link
  * overtake each other (reordering needs no extra machinery). A message may be lost or
- * duplicated with the current probabilities. A link is up or down: a message sent on a down
+ * duplicated with the current probabilities, or held up far longer than usual. A link is up or down: a message sent on a down
  * link is dropped at once; one in flight when its link goes down is dropped on arrival with
  * probability `inFlightDrop` (a message already on the wire may or may not make it), which
  * the link's epoch — bumped at every cut — detects.
@@ -39,6 +39,9 @@ export class Network {
   /** Current probabilities, changed by the nemesis. */
   loss = 0;
   dup = 0;
+  /** Probability that a message is held up for a long time (a congested or flapping path). */
+  longDelay = 0;
+  longDelayRange: readonly [number, number] = [20_000, 300_000];
 
   constructor(readonly nodes: readonly NodeId[], private readonly rng: Rng, readonly options: NetworkOptions = DEFAULT_NETWORK) {
     nodes.forEach((id, i) => {
@@ -131,8 +134,8 @@ export class Network {
     const s = this.slot(from, to);
     if (this.down[s] === 1) return { kind: 'dropped', why: 'link down' };
     if (this.loss > 0 && this.rng.chance(this.loss)) return { kind: 'dropped', why: 'loss' };
-    const first = now + this.delay();
-    const arrivals = this.dup > 0 && this.rng.chance(this.dup) ? [first, now + this.delay()] : [first];
+    const first = now + this.linkDelay();
+    const arrivals = this.dup > 0 && this.rng.chance(this.dup) ? [first, now + this.linkDelay()] : [first];
     return { kind: 'sent', arrivals, epoch: this.epochs[s]! };
   }
 
@@ -148,6 +151,11 @@ export class Network {
   delay(): TimeUs {
     const { delayMinUs: lo, delayMaxUs: hi } = this.options;
     return hi <= lo ? lo : this.rng.int(lo, hi);
+  }
+
+  private linkDelay(): TimeUs {
+    if (this.longDelay > 0 && this.rng.chance(this.longDelay)) return this.rng.int(this.longDelayRange[0], this.longDelayRange[1]);
+    return this.delay();
   }
 
   private slot(from: NodeId, to: NodeId): number {

@@ -8,7 +8,7 @@ import { DEFAULT_DISK, type DiskOptions } from './disk.js';
 import { DEFAULT_NETWORK, type NetworkOptions } from './network.js';
 import type { ReplicaFactory } from './replica-like.js';
 
-export const FAULTS = ['crash', 'partition', 'one-way', 'partial', 'loss', 'dup', 'slow-disk', 'pause'] as const;
+export const FAULTS = ['crash', 'partition', 'one-way', 'partial', 'loss', 'dup', 'delay', 'slow-disk', 'pause'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 /** `ack-before-durable` (BUG-1) is planted in the driver; the others in the replica. */
@@ -41,6 +41,8 @@ export interface SimOptions {
   /** Node ids (any distinct positive integers), or a count n for ids 1…n. */
   readonly nodes: number | readonly NodeId[];
   readonly tickUs: number;
+  /** Each node's tick period is tickUs × (1 ± up to this fraction), fixed per run: clocks drift. */
+  readonly tickDrift: number;
   readonly electionTicks: number;
   readonly resendTicks: number;
   /** The run stops at this virtual time at the latest. */
@@ -83,6 +85,7 @@ export interface SimOptions {
 export const DEFAULT_OPTIONS: Omit<SimOptions, 'seed'> = {
   nodes: 3,
   tickUs: 10_000,
+  tickDrift: 0.05,
   electionTicks: 5,
   resendTicks: 2,
   durationUs: 3_000_000,

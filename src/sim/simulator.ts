@@ -44,6 +44,8 @@ interface SimNode {
   inbox: ReplicaInput[];
   /** Outputs made durable while paused, released on resume. */
   held: Release[];
+  /** This node's tick period (clocks drift). */
+  readonly tickUs: number;
 }
 
 type SimEvent =
@@ -128,8 +130,10 @@ export class Simulation implements NemesisTarget {
         ...(o.sessionIdleEntries !== undefined ? { sessionIdleEntries: o.sessionIdleEntries } : {}),
         ...(replicaBug !== undefined ? { plantedBug: replicaBug } : {}),
       };
+      const drift = o.tickDrift > 0 ? (this.rng.next() * 2 - 1) * o.tickDrift : 0;
       this.byId.set(id, {
         id, config, disk: new SimDisk<Release>(this.rng, o.disk), replica: null, incarnation: 0, paused: false, inbox: [], held: [],
+        tickUs: Math.max(1, Math.round(o.tickUs * (1 + drift))),
       });
     }
     this.faultEndUs = o.faults.length === 0 ? 0 : o.faultEndUs ?? Math.max(0, o.durationUs - 1200 * MS);
@@ -194,7 +198,7 @@ export class Simulation implements NemesisTarget {
       case 'tick': {
         const node = ev.node;
         if (ev.incarnation !== node.incarnation || !node.replica) return;
-        this.queue.push(this.time + this.options.tickUs, ev);
+        this.queue.push(this.time + node.tickUs, ev);
         if (!node.paused) this.step(node, TICK);
         return;
       }
@@ -335,7 +339,7 @@ export class Simulation implements NemesisTarget {
       return false;
     }
     this.invariants.started(node.id, node.replica);
-    this.queue.push(this.time + this.rng.int(0, this.options.tickUs - 1), { kind: 'tick', node, incarnation: node.incarnation });
+    this.queue.push(this.time + this.rng.int(0, node.tickUs - 1), { kind: 'tick', node, incarnation: node.incarnation });
     return true;
   }
 
