@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { BallotLeaderElection } from '../src/replica/ballot-leader-election.js';
 import { BOTTOM, ballotEq, ballotGt, type Ballot, type NodeId } from '../src/replica/ballot.js';
 import type { HeartbeatReply } from '../src/replica/messages.js';
-import { ReplicaHarness, command, msgs, put } from './support/replica-harness.js';
+import { ReplicaHarness, command, isHeartbeat, msgs, put } from './support/replica-harness.js';
 
 const ELECTION_TICKS = 5;
 const b = (n: number, priority: number, pid: number): Ballot => ({ n, priority, pid });
@@ -106,6 +106,15 @@ describe('replica: ballot leader election', () => {
       expect(h.replica(1).kvEntries()).to.deep.equal([]);
     });
 
+    it('in a 4-node cluster a node that hears one peer (half the cluster, itself included) is not QC (BUG-16)', () => {
+      const h = new ReplicaHarness({ nodes: [1, 2, 3, 4] });
+      h.keepOnly([[1, 2], [1, 3], [2, 3], [1, 4]]);
+      h.rounds(4);
+      expect(h.status(4).quorumConnected).to.equal(false);
+      expect(h.trace.some((s) => s.node === 4 && s.status.role === 'leader')).to.equal(false);
+      expect([1, 2, 3]).to.include(h.leader());
+    });
+
     it('quorum loss: leader C keeps only its link to A, and B, D, E reach only A: A is elected', () => {
       const [A, B, C, D, E] = [1, 2, 3, 4, 5] as const;
       const h = new ReplicaHarness({ nodes: [A, B, C, D, E], priorities: { [C]: 10 } });
@@ -145,6 +154,35 @@ describe('replica: ballot leader election', () => {
       h.deliverAll();
       expect(h.repliesAt(2).map((r) => r.result)).to.deep.equal([{ kind: 'ok' }]);
       expect(h.replica(3).kvEntries()).to.deep.equal([['x', '2']]);
+    });
+
+    it('the election follows a promise it never saw win, so that its dead leader is replaced (BUG-10)', () => {
+      const [A, B, C] = [1, 2, 3] as const;
+      const h = new ReplicaHarness({ nodes: [A, B, C], resendTicks: 3 });
+      // Round 1: C's heartbeat replies are lost, so A and B elect B; C hears both and elects itself.
+      h.lose(msgs({ from: C, kind: 'heartbeat-reply' }));
+      h.run(ELECTION_TICKS - 1);
+      h.run(1, { deliver: false });
+      h.healAll();
+      expect(h.status(A).bleLeader).to.deep.equal(b(1, 0, B));
+      expect(h.status(B)).to.deep.include({ role: 'leader', phase: 'prepare' });
+      expect(h.status(C)).to.deep.include({ role: 'leader', phase: 'prepare' });
+      // C's Prepare reaches A first; B's arrives after and is refused. A syncs to C.
+      h.drop(msgs({ from: C, to: B, kind: 'prepare' }));
+      h.drop(msgs({ from: B, to: C, kind: 'prepare' }));
+      h.deliver(msgs({ from: C, to: A, kind: 'prepare' }));
+      h.deliver(msgs({ from: B, to: A, kind: 'prepare' }));
+      h.deliverAll((m) => !isHeartbeat(m));
+      expect(h.status(C).phase).to.equal('accept');
+      expect(h.status(A)).to.deep.include({ promised: b(1, 0, C), acceptedRnd: b(1, 0, C), bleLeader: b(1, 0, B) });
+      // C dies before A's election ever sees its ballot. B's ballot is below A's promise.
+      h.crash(C);
+      h.rounds(4);
+      const leader = h.leader();
+      expect(ballotGt(h.status(leader).leaderBallot, b(1, 0, C))).to.equal(true);
+      h.request(B, command('c', 1, put('x', '1')));
+      h.deliverAll();
+      expect(h.repliesAt(B).map((r) => r.result)).to.deep.equal([{ kind: 'ok' }]);
     });
 
     it('a node with a recovered promise starts at round 0 (BLE unit)', () => {

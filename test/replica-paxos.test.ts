@@ -14,11 +14,11 @@ import {
 
 const RESEND = 3;
 
-/** A cluster past its first election: the highest id leads. */
+/** A cluster past its first election: the highest id leads (unless priorities say otherwise). */
 function cluster(nodes: readonly NodeId[] = [1, 2, 3], opts: Partial<HarnessOptions> = {}): ReplicaHarness {
   const h = new ReplicaHarness({ nodes, resendTicks: RESEND, ...opts });
   h.rounds(1);
-  expect(h.leader()).to.equal(Math.max(...nodes));
+  if (!opts.priorities) expect(h.leader()).to.equal(Math.max(...nodes));
   return h;
 }
 
@@ -393,6 +393,95 @@ describe('replica: Sequence Paxos', () => {
       expect(h.status(1)).to.deep.include({ logLength: 4, decidedIdx: 4 });
     });
 
+    it('a lost PrepareReq is resent on the resend timer', () => {
+      const h = cluster();
+      h.request(3, command('c', 1, put('x', '1')));
+      h.drop(msgs({ to: 1, kind: 'accept-decide' }));
+      h.deliverAll((m) => (m.to !== 1 && m.from !== 1) || m.msg.kind === 'decide');
+      expect(h.status(1).phase).to.equal('recover');
+      expect(h.drop(msgs({ from: 1, kind: 'prepare-req' })).length).to.equal(1);
+      const before = h.trace.length;
+      h.run(RESEND);
+      const resent = h.trace.slice(before).filter((s) => s.node === 1 && s.inputs[0]?.kind === 'tick'
+        && s.ready.send.some((o) => o.to === 3 && o.msg.kind === 'prepare-req'));
+      expect(resent.length).to.equal(1);
+      expect(h.status(1)).to.deep.include({ phase: 'accept', logLength: 1, decidedIdx: 1 });
+    });
+
+    it('a stale copy of an AcceptSync never rolls back entries the follower accepted in the ballot', () => {
+      const h = new ReplicaHarness({ nodes: [1, 2, 3], resendTicks: 1000 });
+      h.rounds(1, { deliver: isHeartbeat });
+      const prepareCopy = h.duplicate(msgs({ to: 1, kind: 'prepare' }));
+      const [stalePrepare] = h.takeOut((m) => m.id === prepareCopy.id);
+      h.deliverAll(msgs({ kind: ['prepare', 'promise'] }));
+      const syncCopy = h.duplicate(msgs({ to: 1, kind: 'accept-sync' }));
+      const [staleSync] = h.takeOut((m) => m.id === syncCopy.id);
+      h.deliverAll();
+      h.request(3, command('c', 1, put('x', '1')));
+      h.deliver(msgs({ to: 1, kind: 'accept-decide' }));
+      h.deliver(msgs({ from: 1, kind: 'accepted' })); // the leader counts node 1's vote: decided
+      expect(h.status(3).decidedIdx).to.equal(1);
+      expect(h.status(1)).to.deep.include({ logLength: 1, decidedIdx: 0 });
+      // The old AcceptSync (empty log) arrives in Accept phase...
+      h.putBack(staleSync!);
+      h.deliver(msgs({ to: 1, kind: 'accept-sync' }));
+      expect(h.status(1).logLength).to.equal(1);
+      // ...and after a duplicated Prepare made node 1 promise again (Prepare phase).
+      h.putBack(stalePrepare!);
+      h.deliver(msgs({ to: 1, kind: 'prepare' }));
+      h.putBack(staleSync!);
+      h.deliver((m) => m.to === 1 && m.msg.kind === 'accept-sync');
+      expect(h.status(1).logLength, 'entries accepted in this ballot').to.equal(1);
+      expect(h.durable(1).log.length).to.equal(1);
+      h.deliverAll();
+      h.run(RESEND);
+      for (const id of [1, 2, 3]) expect(h.status(id), `node ${id}`).to.deep.include({ logLength: 1, decidedIdx: 1 });
+    });
+
+    it("an Accepted of the leader's older ballot does not count toward its new decisions (BUG-4)", () => {
+      // Node 3 leads ballot b1 and sends entry y only to node 1, whose Accepted(b1, 2) is delayed.
+      const h = cluster([1, 2, 3, 4, 5], { priorities: { 3: 10 } });
+      expect(h.leader()).to.equal(3);
+      const b1 = h.status(3).leaderBallot;
+      h.request(3, command('c', 1, put('x', '1')));
+      h.deliverAll();
+      h.request(3, command('c', 2, put('y', 'old')));
+      h.deliver(msgs({ to: 1, kind: 'accept-decide' }));
+      h.drop(msgs({ from: 3, kind: 'accept-decide' }));
+      const [stale] = h.takeOut(msgs({ from: 1, kind: 'accepted' }));
+      expect(stale!.msg).to.deep.include({ kind: 'accepted', n: b1, acceptedIdx: 2 });
+      // With 3 and 1 cut off, 5 leads b2 from {2, 4, 5}, whose logs lack y; 3 comes back and is
+      // synced to 5's log. Then 5 dies and 3 (top priority) leads again, in b3.
+      h.isolate(3);
+      h.isolate(1);
+      h.rounds(3);
+      expect(h.leader([2, 4, 5])).to.equal(5);
+      h.healAll();
+      h.isolate(1);
+      h.rounds(2);
+      expect(logOf(h, 3)).to.deep.equal(['c#1']);
+      h.crash(5);
+      h.rounds(3);
+      expect(h.leader([2, 3, 4])).to.equal(3);
+      expect(logOf(h, 3)).to.deep.equal(['c#1']);
+      h.healAll();
+      h.run(RESEND);
+      expect(logOf(h, 1)).to.deep.equal(['c#1']);
+      // Entry z goes to node 2 only: with the leader's own vote, 2 of 5.
+      h.request(3, command('d', 1, put('z', 'new')));
+      h.drop((m) => m.msg.kind === 'accept-decide' && m.to !== 2);
+      h.deliverAll((m) => !isHeartbeat(m));
+      expect(h.status(3)).to.deep.include({ logLength: 2, decidedIdx: 1 });
+      // The stale Accepted(b1, 2) says node 1 holds two entries; in this ballot it holds one.
+      h.putBack(stale!);
+      h.deliver(msgs({ from: 1, to: 3, kind: 'accepted' }));
+      const zReplies = () => h.repliesAt(3).filter((r) => r.clientId === 'd').map((r) => r.result);
+      expect(h.status(3).decidedIdx).to.equal(1);
+      expect(zReplies()).to.deep.equal([]);
+      h.run(RESEND);
+      expect(zReplies()).to.deep.equal([{ kind: 'ok' }]);
+    });
+
     it('duplicated stream messages are ignored', () => {
       const h = cluster();
       h.request(3, command('c', 1, put('x', '1')));
@@ -409,6 +498,11 @@ describe('replica: Sequence Paxos', () => {
       const [first, second] = h.takeOut(msgs({ to: 1, kind: 'accept-decide' }));
       h.putBack(second!, first!);
       h.deliver(msgs({ to: 1, kind: 'accept-decide' }));
+      expect(h.status(1)).to.deep.include({ phase: 'recover', logLength: 0 });
+      // The late first one is ignored too: in Recover the follower waits to be synced (BUG-4).
+      const late = h.deliver(msgs({ to: 1, kind: 'accept-decide' }));
+      expect(late.msg.kind === 'accept-decide' && late.msg.seq.counter).to.equal(2);
+      expect(h.trace.at(-1)!.ready.persist).to.deep.equal([]);
       expect(h.status(1)).to.deep.include({ phase: 'recover', logLength: 0 });
       h.deliverAll();
       expect(h.status(1)).to.deep.include({ phase: 'accept', logLength: 2, decidedIdx: 2 });
@@ -442,6 +536,30 @@ describe('replica: Sequence Paxos', () => {
       h.request(1, command('c', 1, put('x', '1')));
       h.deliverAll();
       expect(results(h, 1)).to.deep.equal([{ kind: 'ok' }]);
+    });
+  });
+
+  describe('leader change', () => {
+    it('a leader that steps down hands its buffered proposals to the next leader', () => {
+      const h = new ReplicaHarness({ nodes: [1, 2, 3], resendTicks: 1000 });
+      h.rounds(1, { deliver: isHeartbeat });
+      expect(h.status(3)).to.deep.include({ role: 'leader', phase: 'prepare' });
+      const c = command('c', 1, put('x', '1'));
+      h.request(3, c); // buffered until the Prepare phase ends
+      const higher: Ballot = { n: 5, priority: 0, pid: 2 };
+      const s = h.inject(3, 2, { kind: 'prepare', n: higher, decidedIdx: 0, acceptedRnd: { n: 0, priority: 0, pid: 0 }, acceptedIdx: 0 });
+      expect(h.status(3)).to.deep.include({ role: 'follower', promised: higher });
+      expect(s.ready.send).to.deep.include({ to: 2, msg: { kind: 'proposal-forward', entries: [{ kind: 'command', command: c }] } });
+    });
+
+    it('a decide beyond the follower\'s log raises its decided index only to the end of its log (BUG-6)', () => {
+      const h = cluster();
+      h.request(3, command('c', 1, put('x', '1')));
+      h.deliverAll();
+      const last = h.allSent(msgs({ from: 3, to: 1, kind: ['accept-sync', 'accept-decide', 'decide'] })).at(-1)!;
+      const seq = 'seq' in last.msg ? last.msg.seq : { session: 0, counter: 0 };
+      h.inject(1, 3, { kind: 'decide', n: h.status(3).leaderBallot, seq: { ...seq, counter: seq.counter + 1 }, decidedIdx: 99 });
+      expect(h.status(1)).to.deep.include({ logLength: 1, decidedIdx: 1 });
     });
   });
 

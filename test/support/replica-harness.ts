@@ -12,7 +12,8 @@
  * The network is a list of in-flight messages. Nothing moves unless the test says so: `deliver`
  * takes any one message (so the test chooses the order), `drop` and `duplicate` do what they
  * say, `deliverAll` delivers in FIFO order until nothing (matching) is left. Links can be cut,
- * one way or both; a message released on a cut link, or addressed to a crashed node, is lost.
+ * one way or both, and `lose` loses a kind of message; a message released on a cut link, or
+ * addressed to a crashed node, is lost.
  *
  * After every step the harness checks what any correct replica must keep (a broken one is
  * recorded in `violations`, and thrown at once unless `strict: false`):
@@ -22,9 +23,11 @@
  *  - the fsync matrix (reference §A.5) when a message leaves: a Promise(n) or Prepare(n) only
  *    with `promised ≥ n` durable, an Accepted(n, i) only with `acceptedRnd = n` and `i` entries
  *    durable (BUG-1);
- *  - a command (clientId, seq) is executed at most once on each node (BUG-13).
+ *  - a command (clientId, seq) is executed at most once on each node (BUG-13);
+ *  - a client reply leaves only for a decided command that a majority holds durably (BUG-1, the
+ *    leader's own vote included).
  */
-import { ballotEq, ballotLt, formatBallot, type NodeId } from '../../src/replica/ballot.js';
+import { ballotEq, ballotLt, formatBallot, majority, type NodeId } from '../../src/replica/ballot.js';
 import { describeEntry, sameEntry, type Command, type Entry } from '../../src/replica/entry.js';
 import type { PeerMessage } from '../../src/replica/messages.js';
 import { Replica } from '../../src/replica/replica.js';
@@ -124,6 +127,7 @@ export class ReplicaHarness {
   readonly chosen: Entry[] = [];
   private readonly slots = new Map<NodeId, NodeSlot>();
   private readonly cut = new Set<string>();
+  private readonly losses: Match[] = [];
   private nextMsgId = 1;
   private readonly strict: boolean;
 
@@ -337,13 +341,23 @@ export class ReplicaHarness {
     for (const other of this.ids) if (other !== id) this.cutLink(id, other);
   }
 
-  /** Restores every link. */
+  /** Restores every link and forgets every `lose` rule. */
   healAll(): void {
     this.cut.clear();
+    this.losses.length = 0;
   }
 
   linkUp(from: NodeId, to: NodeId): boolean {
     return !this.cut.has(linkKey(from, to));
+  }
+
+  /** Loses every message matching `match` from now on (when it leaves or arrives) until `healAll`. */
+  lose(match: Match): void {
+    this.losses.push(match);
+  }
+
+  private passes(m: InFlight): boolean {
+    return this.isUp(m.to) && this.linkUp(m.from, m.to) && !this.losses.some((l) => l(m));
   }
 
   // --- durability and crashes ---
@@ -422,7 +436,7 @@ export class ReplicaHarness {
   }
 
   private deliverNow(m: InFlight): void {
-    if (!this.isUp(m.to) || !this.linkUp(m.from, m.to)) {
+    if (!this.passes(m)) {
       this.dropped.push(m);
       return;
     }
@@ -435,10 +449,29 @@ export class ReplicaHarness {
     for (const o of record.ready.send) {
       this.checkFsync(s, o.to, o.msg);
       const m: InFlight = { id: this.nextMsgId++, from, to: o.to, msg: o.msg };
-      if (!this.slots.has(o.to) || !this.isUp(o.to) || !this.linkUp(from, o.to)) this.dropped.push(m);
+      if (!this.slots.has(o.to) || !this.passes(m)) this.dropped.push(m);
       else this.network.push(m);
     }
-    for (const r of record.ready.reply) this.replies.push({ node: from, ...r });
+    for (const r of record.ready.reply) {
+      this.checkReplyDurable(from, r);
+      this.replies.push({ node: from, ...r });
+    }
+  }
+
+  /** A reply leaves only for a command that a majority holds durably at its decided position. */
+  private checkReplyDurable(node: NodeId, r: ClientReply): void {
+    const idx = this.chosen.findIndex((e) => e.kind === 'command' && e.command.clientId === r.clientId && e.command.seq === r.seq);
+    if (idx < 0) {
+      this.violation(`node ${node} answered ${r.clientId}#${r.seq}, which is not in the decided log`);
+      return;
+    }
+    const holders = this.ids.filter((id) => {
+      const e = this.slot(id).durable.log[idx];
+      return e !== undefined && sameEntry(e, this.chosen[idx]!);
+    });
+    if (holders.length < majority(this.ids.length)) {
+      this.violation(`node ${node} answered ${r.clientId}#${r.seq} (entry ${idx}) held durably only by [${holders.join(', ')}]`);
+    }
   }
 
   private violation(text: string): void {
