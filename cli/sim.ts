@@ -57,6 +57,8 @@ const program = new Command()
   .option('--history <file>', 'with --seed: write the client history (check it with npm run kvcheck FILE)')
   .option('--ops <n>', 'client operations per run', integer('--ops', 1))
   .option('--clients <n>', 'simulated clients', integer('--clients', 1))
+  .option('--keys <n>', 'keys the clients use (few keys: more collisions)', integer('--keys', 1))
+  .option('--max-batch <n>', 'most entries in one AcceptDecide (the replica\'s maxBatch)', integer('--max-batch', 1))
   .option('--duration <ms>', 'virtual run length, ms', integer('--duration', 100))
   .option('--session-idle <n>', 'expire sessions idle for this many decided entries (default: the replica\'s)', integer('--session-idle', 1))
   .option('--check-timeout <ms>', 'time limit of one history check, ms', integer('--check-timeout', 1))
@@ -74,7 +76,7 @@ try {
 
 const o = program.opts<{
   seeds: number; from: number; seed?: number; nodes: number | number[]; faults: ReturnType<typeof parseFaults>; bug?: SimPlantedBug;
-  trace?: boolean; history?: string; ops?: number; clients?: number; duration?: number; sessionIdle?: number; checkTimeout?: number; failFast?: boolean;
+  trace?: boolean; history?: string; ops?: number; clients?: number; duration?: number; keys?: number; maxBatch?: number; sessionIdle?: number; checkTimeout?: number; failFast?: boolean;
 }>();
 if ((o.trace || o.history) && o.seed === undefined) {
   process.stderr.write('sim: --trace and --history need --seed N (one run)\n');
@@ -82,6 +84,6 @@ if ((o.trace || o.history) && o.seed === undefined) {
 }
 process.exitCode = await runSim({
   seed: o.seed, seeds: o.seeds, from: o.from, nodes: o.nodes, faults: o.faults, bug: o.bug,
-  trace: o.trace ?? false, history: o.history, ops: o.ops, clients: o.clients, durationMs: o.duration, sessionIdle: o.sessionIdle,
+  trace: o.trace ?? false, history: o.history, ops: o.ops, clients: o.clients, durationMs: o.duration, sessionIdle: o.sessionIdle, keys: o.keys, maxBatch: o.maxBatch,
   checkTimeoutMs: o.checkTimeout, failFast: o.failFast ?? false,
 });

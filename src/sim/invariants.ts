@@ -11,9 +11,12 @@
  *   still reach accept phase late, with an older log; it is stale and cannot decide.)
  * - Entries are applied in order, each index once per incarnation, only when decided, and
  *   equal to the decided entry; a command (clientId, seq) is executed at one index only.
+ * - At the end, each replica's map equals that of a reference state machine that applied the
+ *   decided log up to the same index.
  */
 import { compareBallots, formatBallot, BOTTOM, type Ballot, type LogIdx, type NodeId } from '../replica/ballot.js';
 import { describeEntry, type Command, type Entry } from '../replica/entry.js';
+import { KvStateMachine } from '../replica/kv-state-machine.js';
 import type { Ready, ReplicaStatus } from '../replica/types.js';
 import type { TimeUs } from './event-queue.js';
 import type { ReplicaLike } from './replica-like.js';
@@ -29,6 +32,7 @@ export type ViolationKind =
   | 'apply-order'
   | 'apply-undecided'
   | 'executed-twice'
+  | 'state-mismatch'
   | 'bad-reply'
   | 'no-progress'
   | 'bad-destination'
@@ -129,8 +133,31 @@ export class InvariantChecker {
     this.acked.push({ idx, command, bound: this.highestAccept });
   }
 
-  /** End of the run: every decided prefix compared in full. */
+  /** End of the run: every decided prefix compared in full, and every map with the reference. */
   finish(replicas: ReadonlyMap<NodeId, ReplicaLike | null>): void {
+    this.finishLogs(replicas);
+    this.finishMaps(replicas);
+  }
+
+  private finishMaps(replicas: ReadonlyMap<NodeId, ReplicaLike | null>): void {
+    const live = [...replicas].filter((r): r is [NodeId, ReplicaLike] => r[1] !== null)
+      .map(([node, replica]) => ({ node, replica, applied: replica.status().appliedIdx }))
+      .sort((a, b) => a.applied - b.applied);
+    const reference = new KvStateMachine();
+    for (const { node, replica, applied } of live) {
+      while (reference.appliedIdx < Math.min(applied, this.decided.length)) reference.apply(this.decided[reference.appliedIdx]!.entry);
+      if (reference.appliedIdx < applied) continue; // applied past the decided log: reported already
+      const mine = new Map(replica.kvEntries());
+      const want = new Map(reference.entries());
+      const differs = [...new Set([...mine.keys(), ...want.keys()])].sort().find(k => mine.get(k) !== want.get(k));
+      if (differs !== undefined) {
+        this.report('state-mismatch', node, `after applying ${applied} entries, key ${differs} is ${JSON.stringify(mine.get(differs) ?? null)}, `
+          + `but the decided log gives ${JSON.stringify(want.get(differs) ?? null)}`);
+      }
+    }
+  }
+
+  private finishLogs(replicas: ReadonlyMap<NodeId, ReplicaLike | null>): void {
     for (const [node, replica] of replicas) {
       if (!replica) continue;
       const st = replica.status();

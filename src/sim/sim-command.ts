@@ -24,6 +24,8 @@ export interface SimArgs {
   durationMs?: number | undefined;
   /** Sessions expire after this many idle decided entries (the replica's sessionIdleEntries). */
   sessionIdle?: number | undefined;
+  maxBatch?: number | undefined;
+  keys?: number | undefined;
   checkTimeoutMs?: number | undefined;
   /** Stop a batch at the first failing seed. */
   failFast: boolean;
@@ -52,6 +54,8 @@ export function runOptionsOf(args: SimArgs): RunOptions {
     ...(args.durationMs !== undefined ? { durationUs: args.durationMs * 1000 } : {}),
     ...(args.checkTimeoutMs !== undefined ? { checkTimeoutMs: args.checkTimeoutMs } : {}),
     ...(args.sessionIdle !== undefined ? { sessionIdleEntries: args.sessionIdle } : {}),
+    ...(args.maxBatch !== undefined ? { maxBatch: args.maxBatch } : {}),
+    ...(args.keys !== undefined ? { keys: args.keys } : {}),
   };
 }
 
@@ -64,6 +68,8 @@ export function replayCommand(seed: number, args: SimArgs): string {
   if (args.ops !== undefined) parts.push(`--ops ${args.ops}`);
   if (args.clients !== undefined) parts.push(`--clients ${args.clients}`);
   if (args.durationMs !== undefined) parts.push(`--duration ${args.durationMs}`);
+  if (args.keys !== undefined) parts.push(`--keys ${args.keys}`);
+  if (args.maxBatch !== undefined) parts.push(`--max-batch ${args.maxBatch}`);
   if (args.sessionIdle !== undefined) parts.push(`--session-idle ${args.sessionIdle}`);
   return parts.join(' ');
 }

@@ -326,6 +326,9 @@ export class Simulation implements NemesisTarget {
       return;
     }
     this.queue.push(this.time + this.network.delay(), { kind: 'request', node: target, command });
+    if (this.network.dup > 0 && this.rng.chance(this.network.dup)) {
+      this.queue.push(this.time + this.network.delay(), { kind: 'request', node: target, command });
+    }
   }
 
   // --- nodes ---------------------------------------------------------------------------------
