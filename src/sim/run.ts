@@ -33,9 +33,14 @@ export interface RunResult {
   readonly checkMs: number;
 }
 
-export async function runSeed(seed: number, options: RunOptions = {}): Promise<RunResult> {
+/**
+ * Simulates one seed and checks it. `setup` sees the simulation before it runs: scenario tests
+ * script faults with `sim.at(time, …)` and watch progress with `sim.observe(…)`.
+ */
+export async function runSeed(seed: number, options: RunOptions = {}, setup?: (sim: Simulation) => void): Promise<RunResult> {
   const t0 = performance.now();
   const sim = new Simulation({ ...options, seed }, options.replicaFactory ?? defaultReplicaFactory);
+  setup?.(sim);
   const out = sim.run();
   const t1 = performance.now();
   const violations = [...out.violations];

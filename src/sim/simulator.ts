@@ -473,6 +473,23 @@ export class Simulation implements NemesisTarget {
     this.cutLinks([[from, to]]);
   }
 
+  /** Cuts every link of `node` except those to and from `keep` (e.g. "leader C keeps only its link to A"). */
+  isolate(node: NodeId, keep: readonly NodeId[] = []): void {
+    const cut = this.network.isolate(node, keep);
+    if (cut.length === 0) return;
+    this.history.nemesis('partition-partial', { groups: cut.map(([a, b]) => [a, b]) });
+    if (this.traceLines) this.trace(`node ${node} isolated${keep.length > 0 ? ` except from ${keep.join(',')}` : ''}`);
+  }
+
+  /** The node that leads the highest ballot in accept phase, if it is up and still leads it. */
+  leader(): NodeId | null {
+    for (const n of this.byId.values()) {
+      const st = n.replica?.status();
+      if (st && st.role === 'leader' && st.phase === 'accept' && compareBallots(st.leaderBallot, this.leaderBallot) === 0) return n.id;
+    }
+    return null;
+  }
+
   /** Restores the directed link from→to. */
   restore(from: NodeId, to: NodeId): void {
     if (!this.network.restore(from, to)) return;
