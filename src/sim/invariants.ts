@@ -37,7 +37,8 @@ export type ViolationKind =
   | 'no-progress'
   | 'bad-destination'
   | 'not-linearizable'
-  | 'history-invalid';
+  | 'history-invalid'
+  | 'sim-error';
 
 export interface Violation {
   readonly kind: ViolationKind;

@@ -66,6 +66,26 @@ export async function runSeed(seed: number, options: RunOptions = {}, setup?: (s
   };
 }
 
+/** A run that throws (a bug in the simulator itself) fails its seed instead of ending the batch. */
+async function runSeedOrError(seed: number, options: RunOptions): Promise<RunResult> {
+  try {
+    return await runSeed(seed, options);
+  } catch (e) {
+    const message = `the simulation threw: ${(e as Error).stack ?? String(e)}`;
+    return {
+      seed, violations: [{ kind: 'sim-error', time: 0, node: null, message }], verdict: 'SKIPPED', stats: emptyStats(),
+      historyLines: [], trace: undefined, simMs: 0, checkMs: 0,
+    };
+  }
+}
+
+function emptyStats(): SimStats {
+  return {
+    opsOk: 0, opsFail: 0, opsInfo: 0, messages: 0, delivered: 0, dropped: 0, decided: 0, leaderChanges: 0, crashes: 0,
+    batchesLost: 0, steps: 0, virtualMs: 0, clients: { ok: 0, fail: 0, info: 0, invoked: 0, retries: 0, sessionsRenewed: 0 },
+  };
+}
+
 export interface BatchSummary {
   readonly runs: number;
   readonly failed: readonly RunResult[];
@@ -90,7 +110,7 @@ export async function runBatch(
   const totals = { opsOk: 0, opsFail: 0, opsInfo: 0, messages: 0, decided: 0, leaderChanges: 0, crashes: 0 };
   let runs = 0;
   for (const seed of seeds) {
-    const r = await runSeed(seed, typeof options === 'function' ? options(seed) : options);
+    const r = await runSeedOrError(seed, typeof options === 'function' ? options(seed) : options);
     runs++;
     const s = r.stats;
     totals.opsOk += s.opsOk; totals.opsFail += s.opsFail; totals.opsInfo += s.opsInfo;
