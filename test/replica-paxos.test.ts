@@ -177,6 +177,33 @@ describe('replica: Sequence Paxos', () => {
       h.deliverAll();
       expect(results(h, 2).at(-1)).to.deep.equal({ kind: 'ok' });
     });
+
+    // BUG (reported, not fixed here): see the same case in replica-kv.test.ts.
+    it.skip('BUG: a request applied before its session expired, whose reply was lost, is not answered session-expired on retry', () => {
+      const h = cluster([1, 2, 3], { sessionIdleEntries: 4 });
+      h.request(1, command('slow', 1, put('x', '1')));
+      h.deliverAll();
+      // slow#2 is decided everywhere, but node 1 crashes before its reply leaves.
+      h.request(1, command('slow', 2, put('x', '2')));
+      h.deliverAll((m) => !(m.to === 1 && (m.msg.kind === 'decide' || m.msg.kind === 'accept-decide')));
+      h.hold(1);
+      h.deliverAll();
+      h.crash(1, { lose: h.undurable(1) });
+      expect(h.repliesAt(1).map((r) => r.seq)).to.deep.equal([1]);
+      // Other clients keep the log moving; the slow client's session is expired through the log.
+      for (let i = 1; i <= 6; i++) {
+        h.request(2, command('busy', i, put('y', String(i))));
+        h.deliverAll();
+        h.run(1);
+      }
+      expect(h.replica(2).log.some((e) => e.kind === 'expire-sessions')).to.equal(true);
+      // The client retries slow#2 at node 2.
+      h.request(2, command('slow', 2, put('x', '2')));
+      h.deliverAll();
+      expect(h.replica(2).kvEntries()).to.deep.include(['x', '2']); // slow#2 took effect
+      const answer = h.repliesAt(2).find((r) => r.clientId === 'slow')!;
+      expect(answer.result, 'session-expired means "not applied"').to.not.deep.equal({ kind: 'session-expired' });
+    });
   });
 
   describe('the step contract', () => {
@@ -299,7 +326,7 @@ describe('replica: Sequence Paxos', () => {
   });
 
   describe('lost, duplicated and reordered messages', () => {
-    it('a dropped AcceptDecide shows up as a gap: the follower recovers, asks to be prepared, and catches up', () => {
+    it('a dropped AcceptDecide is detected as a gap: the follower recovers, asks to be prepared, and catches up', () => {
       const h = cluster();
       h.request(3, command('c', 1, put('x', '1')));
       h.deliverAll();
@@ -308,11 +335,16 @@ describe('replica: Sequence Paxos', () => {
       h.deliver(msgs({ to: 2, kind: 'accept-decide' }));
       h.deliver(msgs({ from: 2, kind: 'accepted' }));
       expect(h.status(3).decidedIdx).to.equal(2);
-      // The Decide that follows on node 1's stream is one past what it expects.
+      // The Decide that follows on node 1's stream is one past what it expects: not applied.
+      const gapAt = h.trace.length;
       h.deliver(msgs({ to: 1, kind: 'decide' }));
-      expect(h.status(1)).to.deep.include({ phase: 'recover', logLength: 1, decidedIdx: 1 });
-      expect(h.inFlight(msgs({ from: 1, to: 3 })).map((m) => m.msg.kind)).to.deep.equal(['prepare-req']);
+      expect(h.status(1)).to.deep.include({ logLength: 1, decidedIdx: 1 });
+      // Within a couple of resend periods it goes to Recover and asks the leader to prepare it.
       h.deliverAll();
+      h.run(RESEND * 3);
+      const after = h.trace.slice(gapAt).filter((s) => s.node === 1);
+      expect(after.some((s) => s.status.phase === 'recover'), 'went to Recover').to.equal(true);
+      expect(after.some((s) => s.ready.send.some((o) => o.to === 3 && o.msg.kind === 'prepare-req')), 'sent PrepareReq').to.equal(true);
       expect(h.status(1)).to.deep.include({ phase: 'accept', logLength: 2, decidedIdx: 2 });
       expect(h.replica(1).kvEntries()).to.deep.equal([['x', '2']]);
     });
@@ -324,7 +356,7 @@ describe('replica: Sequence Paxos', () => {
       h.deliverAll((m) => m.to !== 1); // node 2 accepts, the leader decides; node 1 hears nothing
       h.drop(msgs({ to: 1 }));
       expect(h.status(1).logLength).to.equal(0);
-      h.run(RESEND);
+      h.run(RESEND * 3);
       expect(h.status(1)).to.deep.include({ phase: 'accept', logLength: 1, decidedIdx: 1 });
     });
 
@@ -397,9 +429,11 @@ describe('replica: Sequence Paxos', () => {
       const h = cluster();
       h.request(3, command('c', 1, put('x', '1')));
       h.drop(msgs({ to: 1, kind: 'accept-decide' }));
-      h.deliverAll((m) => (m.to !== 1 && m.from !== 1) || m.msg.kind === 'decide');
+      h.lose(msgs({ from: 1, kind: 'prepare-req' }));
+      for (let t = 0; t < RESEND * 3 && h.status(1).phase !== 'recover'; t++) h.run(1);
       expect(h.status(1).phase).to.equal('recover');
-      expect(h.drop(msgs({ from: 1, kind: 'prepare-req' })).length).to.equal(1);
+      expect(h.dropped.filter(msgs({ from: 1, kind: 'prepare-req' })).length).to.be.at.least(1);
+      h.healAll();
       const before = h.trace.length;
       h.run(RESEND);
       const resent = h.trace.slice(before).filter((s) => s.node === 1 && s.inputs[0]?.kind === 'tick'
@@ -478,7 +512,7 @@ describe('replica: Sequence Paxos', () => {
       const zReplies = () => h.repliesAt(3).filter((r) => r.clientId === 'd').map((r) => r.result);
       expect(h.status(3).decidedIdx).to.equal(1);
       expect(zReplies()).to.deep.equal([]);
-      h.run(RESEND);
+      h.run(RESEND * 3);
       expect(zReplies()).to.deep.equal([{ kind: 'ok' }]);
     });
 
@@ -491,21 +525,19 @@ describe('replica: Sequence Paxos', () => {
       expect(h.replica(1).log.length).to.equal(1);
     });
 
-    it('stream messages delivered out of order send the follower to recovery, never to a log with a hole', () => {
+    it('stream messages delivered out of order are never applied out of order', () => {
       const h = cluster();
       h.request(3, command('c', 1, put('x', '1')));
       h.request(3, command('c', 2, put('x', '2')));
       const [first, second] = h.takeOut(msgs({ to: 1, kind: 'accept-decide' }));
       h.putBack(second!, first!);
       h.deliver(msgs({ to: 1, kind: 'accept-decide' }));
-      expect(h.status(1)).to.deep.include({ phase: 'recover', logLength: 0 });
-      // The late first one is ignored too: in Recover the follower waits to be synced (BUG-4).
-      const late = h.deliver(msgs({ to: 1, kind: 'accept-decide' }));
-      expect(late.msg.kind === 'accept-decide' && late.msg.seq.counter).to.equal(2);
-      expect(h.trace.at(-1)!.ready.persist).to.deep.equal([]);
-      expect(h.status(1)).to.deep.include({ phase: 'recover', logLength: 0 });
+      expect(h.trace.at(-1)!.ready.persist, 'nothing appended ahead of its turn').to.deep.equal([]);
+      expect(h.status(1).logLength).to.equal(0);
       h.deliverAll();
+      h.run(RESEND * 3);
       expect(h.status(1)).to.deep.include({ phase: 'accept', logLength: 2, decidedIdx: 2 });
+      expect(logOf(h, 1)).to.deep.equal(['c#1', 'c#2']);
       expect(h.replica(1).kvEntries()).to.deep.equal([['x', '2']]);
     });
   });

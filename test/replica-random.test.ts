@@ -8,7 +8,7 @@
  * decided log.
  *
  * Replay a failure: REPLICA_SEED=<seed> npx mocha -g 'random schedules' test/replica-random.test.ts
- * More seeds: REPLICA_SEEDS=<count>.
+ * More seeds: REPLICA_SEEDS=<count>; longer schedules: REPLICA_STEPS=<factor>.
  */
 import { expect } from 'chai';
 import type { NodeId } from '../src/replica/ballot.js';
@@ -90,8 +90,12 @@ function randomSchedule(seed: number, nodes: readonly NodeId[], steps: number): 
       if (up.length > 0) h.hold(pick(up));
     } else if (r < 0.92) {
       for (const n of up) if (h.undurable(n) > 0 && rand() < 0.5) h.unhold(n);
-    } else if (r < 0.95) {
+    } else if (r < 0.935) {
       h.cutLink(pick(nodes), pick(nodes));
+    } else if (r < 0.95) {
+      // The driver re-established a link (after a cut, or after a peer restarted).
+      const [a, b] = [pick(nodes), pick(nodes)];
+      if (a !== b && h.isUp(a)) h.step(a, { kind: 'reconnected', peer: b });
     } else {
       h.healAll();
     }
@@ -143,6 +147,7 @@ describe('replica: random schedules', function () {
   this.timeout(600_000);
   const only = process.env.REPLICA_SEED;
   const count = Number(process.env.REPLICA_SEEDS ?? 150);
+  const stepsFactor = Number(process.env.REPLICA_STEPS ?? 1);
   const seeds = only !== undefined ? [Number(only)] : Array.from({ length: count }, (_, i) => i + 1);
 
   for (const [nodes, steps] of [[[1, 2, 3], 600], [[2, 5, 9, 11, 14], 800]] as const) {
@@ -150,7 +155,7 @@ describe('replica: random schedules', function () {
       const total: Coverage = { decided: 0, replies: 0, leaderChanges: 0, lostBatches: 0, recoveries: 0, resyncs: 0 };
       for (const seed of seeds) {
         try {
-          const c = randomSchedule(seed, nodes, steps);
+          const c = randomSchedule(seed, nodes, Math.round(steps * stepsFactor));
           for (const k of Object.keys(total) as (keyof Coverage)[]) total[k] += c[k];
         } catch (e) {
           (e as Error).message = `seed ${seed} (replay: REPLICA_SEED=${seed}): ${(e as Error).message}`;
