@@ -1,399 +1,29 @@
 /**
- * The deterministic simulator: N replicas, simulated clients, a network and a disk per node,
- * all driven by one event queue in virtual time and one seeded generator.
- *
- * The driver contract (src/replica/types.ts) lives in `step`: a step's `persist` goes to the
- * node's disk as one batch, and its messages and replies are released only when that batch
- * and every earlier one are durable. The planted driver bug `ack-before-durable` (BUG-1)
- * releases them at once instead, while the writes stay pending and a crash still loses them.
- *
- * A crash drops the replica object, the disk's pending batches and every output not yet
- * released; a restart builds a new replica from the durable state.
+ * The deterministic simulator's control surface: the faults the nemesis injects, and the
+ * scripting API of scenario tests — crash, restart, pause, partitions of every shape, slow
+ * disks — each carried out on the world and recorded in the trace and the history.
  */
-import { formatBallot, compareBallots, BOTTOM, type Ballot, type NodeId } from '../replica/ballot.js';
-import type { Command } from '../replica/entry.js';
-import type { PeerMessage } from '../replica/messages.js';
-import type { ClientReply, Outgoing, ReplicaConfig, ReplicaInput, ReplicaStatus } from '../replica/types.js';
-import { HistoryWriter } from '../history/writer.js';
-import { ClientPool, type ClientStats } from './clients.js';
-import { SimDisk } from './disk.js';
-import { EventQueue, type TimeUs } from './event-queue.js';
-import { InvariantChecker, type Violation } from './invariants.js';
+import { compareBallots, type NodeId } from '../replica/ballot.js';
+import type { ReplicaStatus } from '../replica/types.js';
+import type { SimDisk } from './disk.js';
+import type { TimeUs } from './event-queue.js';
 import { Nemesis, type NemesisTarget } from './nemesis.js';
-import { Network, type Link } from './network.js';
-import { nodeIds, resolveOptions, type SimOptions, type SimOptionsInput } from './options.js';
-import type { ReplicaFactory, ReplicaLike } from './replica-like.js';
-import { Rng } from './rng.js';
-import { describeCommand, describeMessage, describeReply, formatTime } from './trace.js';
+import type { Link } from './network.js';
+import type { Release } from './node-driver.js';
+import type { ReplicaLike } from './replica-like.js';
+import { formatTime } from './trace.js';
+import { MS, SimWorld } from './world.js';
 
-/** A step's output that waits for the disk. */
-interface Release {
-  readonly send: readonly Outgoing[];
-  readonly reply: readonly ClientReply[];
-}
+export type { SimOutcome, SimStats, StepObserver } from './world.js';
 
-interface SimNode {
-  readonly id: NodeId;
-  readonly config: ReplicaConfig;
-  readonly disk: SimDisk<Release>;
-  replica: ReplicaLike | null;
-  /** Bumped by every crash: ticks of an earlier incarnation stop. */
-  incarnation: number;
-  paused: boolean;
-  /** Inputs that arrived while paused, stepped on resume. */
-  inbox: ReplicaInput[];
-  /** Outputs made durable while paused, released on resume. */
-  held: Release[];
-  /** This node's tick period (clocks drift). */
-  readonly tickUs: number;
-}
-
-type SimEvent =
-  | { readonly kind: 'tick'; readonly node: SimNode; readonly incarnation: number }
-  | { readonly kind: 'deliver'; readonly from: NodeId; readonly to: SimNode; readonly msg: PeerMessage; readonly epoch: number }
-  | { readonly kind: 'disk'; readonly node: SimNode; readonly epoch: number }
-  | { readonly kind: 'request'; readonly node: SimNode; readonly command: Command }
-  | { readonly kind: 'reply'; readonly reply: ClientReply }
-  | { readonly kind: 'client'; readonly client: number; readonly token: number }
-  | { readonly kind: 'call'; readonly fn: () => void };
-
-export interface SimStats {
-  opsOk: number;
-  opsFail: number;
-  opsInfo: number;
-  /** Peer messages handed to the network (duplicates not counted twice). */
-  messages: number;
-  delivered: number;
-  dropped: number;
-  /** Length of the decided log. */
-  decided: number;
-  /** Times a higher ballot reached accept phase. */
-  leaderChanges: number;
-  crashes: number;
-  batchesLost: number;
-  steps: number;
-  virtualMs: number;
-  clients: ClientStats;
-}
-
-export interface SimOutcome {
-  readonly violations: readonly Violation[];
-  readonly stats: SimStats;
-  readonly historyLines: readonly string[];
-  readonly trace: readonly string[] | undefined;
-}
-
-/** Called after every replica step, for scenario tests that measure progress. */
-export type StepObserver = (node: NodeId, status: ReplicaStatus, now: TimeUs) => void;
-
-const MS = 1000;
-
-export class Simulation implements NemesisTarget {
-  readonly options: SimOptions;
-  readonly nodes: readonly NodeId[];
-  readonly rng: Rng;
-  readonly network: Network;
-  readonly invariants = new InvariantChecker();
-  readonly history: HistoryWriter;
-  readonly historyLines: string[] = [];
-  readonly traceLines: string[] | undefined;
-  private readonly queue = new EventQueue<SimEvent>();
-  private readonly byId = new Map<NodeId, SimNode>();
-  private readonly clients: ClientPool;
-  private readonly factory: ReplicaFactory;
-  private readonly ackBeforeDurable: boolean;
-  private readonly faultEndUs: TimeUs;
-  private readonly observers: StepObserver[] = [];
-  private time: TimeUs = 0;
-  private leaderBallot: Ballot = BOTTOM;
-  private started = false;
-  private readonly counters = { messages: 0, delivered: 0, dropped: 0, leaderChanges: 0, crashes: 0, steps: 0 };
-
-  constructor(input: SimOptionsInput, factory?: ReplicaFactory) {
-    const o = resolveOptions(input);
-    this.options = o;
-    const f = factory ?? o.replicaFactory;
-    if (!f) throw new Error('simulation: no replica factory (use runSeed, or pass one)');
-    this.factory = f;
-    this.nodes = nodeIds(o.nodes);
-    this.rng = new Rng(o.seed);
-    this.network = new Network(this.nodes, this.rng, o.network);
-    this.traceLines = o.trace ? [] : undefined;
-    this.history = new HistoryWriter(line => { this.historyLines.push(line); }, () => this.time * 1000);
-    this.ackBeforeDurable = o.plantedBug === 'ack-before-durable';
-    const replicaBug = o.plantedBug === 'ack-before-durable' ? undefined : o.plantedBug;
-    for (const id of this.nodes) {
-      const config: ReplicaConfig = {
-        id, nodes: this.nodes, electionTicks: o.electionTicks, resendTicks: o.resendTicks,
-        ...(o.priorities?.[id] !== undefined ? { priority: o.priorities[id] } : {}),
-        ...(o.maxBatch !== undefined ? { maxBatch: o.maxBatch } : {}),
-        ...(o.sessionIdleEntries !== undefined ? { sessionIdleEntries: o.sessionIdleEntries } : {}),
-        ...(replicaBug !== undefined ? { plantedBug: replicaBug } : {}),
-      };
-      const drift = o.tickDrift > 0 ? (this.rng.next() * 2 - 1) * o.tickDrift : 0;
-      this.byId.set(id, {
-        id, config, disk: new SimDisk<Release>(this.rng, o.disk), replica: null, incarnation: 0, paused: false, inbox: [], held: [],
-        tickUs: Math.max(1, Math.round(o.tickUs * (1 + drift))),
-      });
-    }
-    this.faultEndUs = o.faults.length === 0 ? 0 : o.faultEndUs ?? Math.max(0, o.durationUs - 1200 * MS);
-    this.clients = new ClientPool({
-      rng: this.rng,
-      nodes: this.nodes,
-      history: this.history,
-      now: () => this.time,
-      timer: (at, client, token) => this.queue.push(at, { kind: 'client', client, token }),
-      send: (node, _client, command) => this.sendRequest(node, command),
-      answered: command => this.invariants.answered(command),
-      badReply: message => this.invariants.report('bad-reply', null, message),
-      noProgress: message => this.invariants.report('no-progress', null, message),
-    }, {
-      clients: o.clients, keys: o.keys, opsTotal: o.opsTotal, timeoutUs: o.clientTimeoutUs, maxAttempts: o.clientAttempts,
-      thinkMinUs: o.thinkMinUs, thinkMaxUs: o.thinkMaxUs,
-      stopIssuingAtUs: o.stopIssuingAtUs ?? Math.max(0, o.durationUs - 800 * MS),
-      ...(o.clientTargets ? { targets: o.clientTargets } : {}),
-      ...(o.progressGraceUs === null ? {} : { progressFromUs: this.faultEndUs + (o.progressGraceUs ?? 300 * MS) }),
-    });
-  }
-
-  // --- running ---------------------------------------------------------------------------
-
-  now(): TimeUs {
-    return this.time;
-  }
-
-  /** Runs `fn` at virtual time `time` (scenario scripts, the nemesis). */
-  at(time: TimeUs, fn: () => void): void {
-    this.queue.push(Math.max(time, this.time), { kind: 'call', fn });
-  }
-
-  observe(fn: StepObserver): void {
-    this.observers.push(fn);
-  }
-
-  run(): SimOutcome {
-    if (this.started) throw new Error('simulation: run() may be called once');
-    this.started = true;
+export class Simulation extends SimWorld implements NemesisTarget {
+  protected override startFaults(): void {
     const o = this.options;
-    for (const node of this.byId.values()) this.boot(node);
     new Nemesis(this, this.rng, o.faults, o.faultStartUs ?? 100 * MS, this.faultEndUs).start();
-    this.clients.start();
-    for (;;) {
-      const next = this.queue.peekTime();
-      if (next === undefined || next > o.durationUs) break;
-      const { time, event } = this.queue.pop()!;
-      this.time = time;
-      this.invariants.now = time;
-      this.dispatch(event);
-      if (o.stopWhenIdle && time >= this.faultEndUs && this.clients.idle) break;
-    }
-    this.clients.closePending();
-    const replicas = new Map([...this.byId.values()].map(n => [n.id, n.replica] as const));
-    this.invariants.finish(replicas);
-    return { violations: this.invariants.violations, stats: this.stats(), historyLines: this.historyLines, trace: this.traceLines };
   }
-
-  private dispatch(ev: SimEvent): void {
-    switch (ev.kind) {
-      case 'tick': {
-        const node = ev.node;
-        if (ev.incarnation !== node.incarnation || !node.replica) return;
-        this.queue.push(this.time + node.tickUs, ev);
-        if (!node.paused) this.step(node, TICK);
-        return;
-      }
-      case 'deliver': {
-        const to = ev.to;
-        if (!this.network.arrives(ev.from, to.id, ev.epoch)) {
-          this.counters.dropped++;
-          if (this.traceLines) this.trace(`${ev.from}→${to.id} drop (link cut in flight) ${describeMessage(ev.msg)}`);
-          return;
-        }
-        if (!to.replica) {
-          this.counters.dropped++;
-          if (this.traceLines) this.trace(`${ev.from}→${to.id} drop (node down) ${describeMessage(ev.msg)}`);
-          return;
-        }
-        this.counters.delivered++;
-        if (this.traceLines) this.trace(`${ev.from}→${to.id} recv ${describeMessage(ev.msg)}`);
-        this.input(to, { kind: 'message', from: ev.from, msg: ev.msg });
-        return;
-      }
-      case 'disk': {
-        const node = ev.node;
-        if (ev.epoch !== node.disk.epoch) return;
-        for (const r of node.disk.completeHead()) {
-          if (node.paused) node.held.push(r);
-          else this.release(node, r);
-        }
-        return;
-      }
-      case 'request':
-        if (!ev.node.replica) {
-          if (this.traceLines) this.trace(`client→${ev.node.id} drop (node down) ${describeCommand(ev.command)}`);
-          return;
-        }
-        if (this.traceLines) this.trace(`client→${ev.node.id} request ${describeCommand(ev.command)}`);
-        this.input(ev.node, { kind: 'request', command: ev.command });
-        return;
-      case 'reply':
-        this.clients.onReply(ev.reply);
-        return;
-      case 'client':
-        this.clients.onTimer(ev.client, ev.token);
-        return;
-      case 'call':
-        ev.fn();
-        return;
-    }
-  }
-
-  /** Steps the node now, or queues the input while the node is paused. */
-  private input(node: SimNode, input: ReplicaInput): void {
-    if (node.paused) node.inbox.push(input);
-    else this.step(node, input);
-  }
-
-  private step(node: SimNode, input: ReplicaInput): void {
-    const replica = node.replica!;
-    let ready;
-    try {
-      ready = replica.step(input);
-    } catch (e) {
-      this.invariants.report('replica-threw', node.id, `step(${input.kind}) threw: ${(e as Error).message}`);
-      this.crashNode(node, 'crash');
-      this.at(this.time + 50 * MS, () => this.restartNode(node));
-      return;
-    }
-    this.counters.steps++;
-    const st = this.invariants.afterStep(node.id, replica, ready);
-    if (st.role === 'leader' && st.phase === 'accept' && compareBallots(st.leaderBallot, this.leaderBallot) > 0) {
-      this.leaderBallot = st.leaderBallot;
-      this.counters.leaderChanges++;
-      this.history.leader(node.id, formatBallot(st.leaderBallot));
-      if (this.traceLines) this.trace(`node ${node.id} leads ${formatBallot(st.leaderBallot)} (accept phase)`);
-    }
-    for (const obs of this.observers) obs(node.id, st, this.time);
-    const hasOutput = ready.send.length > 0 || ready.reply.length > 0;
-    const out: Release = { send: ready.send, reply: ready.reply };
-    if (this.ackBeforeDurable) {
-      const w = node.disk.write(ready.persist, undefined, this.time);
-      if (w.kind === 'pending' && w.scheduleAt !== null) this.queue.push(w.scheduleAt, { kind: 'disk', node, epoch: node.disk.epoch });
-      if (hasOutput) this.release(node, out);
-      return;
-    }
-    const w = node.disk.write(ready.persist, hasOutput ? out : undefined, this.time);
-    if (w.kind === 'durable') {
-      if (hasOutput) this.release(node, out);
-    } else if (w.scheduleAt !== null) {
-      this.queue.push(w.scheduleAt, { kind: 'disk', node, epoch: node.disk.epoch });
-    }
-  }
-
-  private release(node: SimNode, r: Release): void {
-    for (const o of r.send) this.transmit(node.id, o.to, o.msg);
-    for (const reply of r.reply) {
-      if (this.network.loss > 0 && this.rng.chance(this.network.loss)) {
-        if (this.traceLines) this.trace(`${node.id}→client drop (loss) ${describeReply(reply)}`);
-        continue;
-      }
-      if (this.traceLines) this.trace(`${node.id}→client reply ${describeReply(reply)}`);
-      this.queue.push(this.time + this.network.delay(), { kind: 'reply', reply });
-    }
-  }
-
-  private transmit(from: NodeId, to: NodeId, msg: PeerMessage): void {
-    const target = this.byId.get(to);
-    if (!target || to === from) {
-      this.invariants.report('bad-destination', from, `sent ${msg.kind} to ${to === from ? 'itself' : `unknown node ${to}`}`);
-      return;
-    }
-    this.counters.messages++;
-    const tx = this.network.transmit(from, to, this.time);
-    if (tx.kind === 'dropped') {
-      this.counters.dropped++;
-      if (this.traceLines) this.trace(`${from}→${to} drop (${tx.why}) ${describeMessage(msg)}`);
-      return;
-    }
-    if (this.traceLines) this.trace(`${from}→${to} send ${describeMessage(msg)}${tx.arrivals.length > 1 ? ' (duplicated)' : ''}`);
-    for (const at of tx.arrivals) this.queue.push(at, { kind: 'deliver', from, to: target, msg, epoch: tx.epoch });
-  }
-
-  private sendRequest(node: NodeId, command: Command): void {
-    const target = this.byId.get(node)!;
-    if (this.network.loss > 0 && this.rng.chance(this.network.loss)) {
-      if (this.traceLines) this.trace(`client→${node} drop (loss) ${describeCommand(command)}`);
-      return;
-    }
-    this.queue.push(this.time + this.network.delay(), { kind: 'request', node: target, command });
-    if (this.network.dup > 0 && this.rng.chance(this.network.dup)) {
-      this.queue.push(this.time + this.network.delay(), { kind: 'request', node: target, command });
-    }
-  }
-
-  // --- nodes ---------------------------------------------------------------------------------
-
-  /** Builds the node's replica from its durable state and starts its ticks at a random phase. */
-  private boot(node: SimNode): boolean {
-    try {
-      node.replica = this.factory(node.config, node.disk.load());
-    } catch (e) {
-      this.invariants.report('replica-threw', node.id, `restart threw: ${(e as Error).message}`);
-      return false;
-    }
-    this.invariants.started(node.id, node.replica);
-    this.queue.push(this.time + this.rng.int(0, node.tickUs - 1), { kind: 'tick', node, incarnation: node.incarnation });
-    return true;
-  }
-
-  private crashNode(node: SimNode, f: 'kill' | 'crash'): void {
-    if (!node.replica) return;
-    node.replica = null;
-    node.incarnation++;
-    const lost = node.disk.crash();
-    node.paused = false;
-    node.inbox = [];
-    node.held = [];
-    this.counters.crashes++;
-    this.invariants.stopped(node.id);
-    this.history.nemesis(f, { node: node.id });
-    if (this.traceLines) this.trace(`node ${node.id} ${f === 'kill' ? 'killed' : 'crashed'} (${lost} pending batch${lost === 1 ? '' : 'es'} lost)`);
-  }
-
-  private restartNode(node: SimNode): void {
-    if (node.replica) return;
-    if (this.traceLines) this.trace(`node ${node.id} restarts (log ${node.disk.durable.log.length}, decided ${node.disk.durable.decidedIdx}, promised ${formatBallot(node.disk.durable.promised)})`);
-    this.history.nemesis('restart', { node: node.id });
-    if (!this.boot(node)) return;
-    // New connections to every peer it can reach: both ends hear of it.
-    for (const peer of this.byId.values()) {
-      if (peer === node || !peer.replica) continue;
-      if (!this.network.isUp(node.id, peer.id) || !this.network.isUp(peer.id, node.id)) continue;
-      this.input(peer, { kind: 'reconnected', peer: node.id });
-      if (node.replica) this.input(node, { kind: 'reconnected', peer: peer.id });
-    }
-  }
-
-  /** Links came back: each end of each restored link hears that it reconnected. */
-  private reconnect(links: readonly Link[]): void {
-    const seen = new Set<string>();
-    for (const [a, b] of links) {
-      const key = a < b ? `${a}-${b}` : `${b}-${a}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const na = this.byId.get(a)!;
-      const nb = this.byId.get(b)!;
-      if (na.replica && nb.replica) {
-        this.input(na, { kind: 'reconnected', peer: b });
-        if (nb.replica) this.input(nb, { kind: 'reconnected', peer: a });
-      }
-    }
-  }
-
-  // --- faults (NemesisTarget; also the API of scenario tests) ----------------------------------
 
   isUp(node: NodeId): boolean {
-    return this.node(node).replica !== null;
+    return this.node(node).up;
   }
 
   isPaused(node: NodeId): boolean {
@@ -412,7 +42,7 @@ export class Simulation implements NemesisTarget {
     return this.node(node).replica?.status() ?? null;
   }
 
-  disk(node: NodeId): SimDisk<unknown> {
+  disk(node: NodeId): SimDisk<Release> {
     return this.node(node).disk;
   }
 
@@ -426,8 +56,8 @@ export class Simulation implements NemesisTarget {
 
   pause(node: NodeId): void {
     const n = this.node(node);
-    if (!n.replica || n.paused) return;
-    n.paused = true;
+    if (!n.up || n.paused) return;
+    n.pause();
     this.history.nemesis('pause', { node });
     if (this.traceLines) this.trace(`node ${node} paused`);
   }
@@ -435,16 +65,10 @@ export class Simulation implements NemesisTarget {
   resume(node: NodeId): void {
     const n = this.node(node);
     if (!n.paused) return;
-    n.paused = false;
     this.history.nemesis('resume', { node });
-    if (this.traceLines) this.trace(`node ${node} resumed (${n.inbox.length} inputs, ${n.held.length} outputs waiting)`);
-    const held = n.held;
-    const inbox = n.inbox;
-    n.held = [];
-    n.inbox = [];
-    for (const r of held) this.release(n, r);
-    for (const input of inbox) {
-      if (!n.replica || n.paused) break;
+    if (this.traceLines) this.trace(`node ${node} resumed (${n.waiting.inputs} inputs, ${n.waiting.outputs} outputs waiting)`);
+    for (const input of n.resume()) {
+      if (!n.up || n.paused) break;
       this.step(n, input);
     }
   }
@@ -512,35 +136,4 @@ export class Simulation implements NemesisTarget {
     this.history.nemesis('slow-disk', { node });
     if (this.traceLines) this.trace(`node ${node} disk slow until ${formatTime(untilUs).trim()} ms`);
   }
-
-  // --- reporting ----------------------------------------------------------------------------
-
-  private node(id: NodeId): SimNode {
-    const n = this.byId.get(id);
-    if (!n) throw new Error(`simulation: no node ${id}`);
-    return n;
-  }
-
-  private trace(text: string): void {
-    this.traceLines!.push(`${formatTime(this.time)} ${text}`);
-  }
-
-  private stats(): SimStats {
-    const c = this.clients.stats;
-    let batchesLost = 0;
-    for (const n of this.byId.values()) batchesLost += n.disk.batchesLost;
-    return {
-      opsOk: c.ok, opsFail: c.fail, opsInfo: c.info,
-      messages: this.counters.messages, delivered: this.counters.delivered, dropped: this.counters.dropped,
-      decided: this.invariants.decidedLength,
-      leaderChanges: this.counters.leaderChanges,
-      crashes: this.counters.crashes,
-      batchesLost,
-      steps: this.counters.steps,
-      virtualMs: this.time / MS,
-      clients: { ...c },
-    };
-  }
 }
-
-const TICK: ReplicaInput = Object.freeze({ kind: 'tick' });
