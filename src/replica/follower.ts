@@ -28,6 +28,7 @@ export function onPrepare(sp: SequencePaxos, from: NodeId, p: Prepare): void {
   sp.role = 'follower';
   sp.phase = 'prepare';
   sp.expected = null;
+  sp.early.clear();
   const st = sp.state;
   const len = sp.logLength;
   let sync = null;
@@ -92,6 +93,7 @@ export function onAcceptSync(sp: SequencePaxos, from: NodeId, m: AcceptSync): vo
   sp.raiseDecided(m.decidedIdx);
   sp.phase = 'accept';
   sp.expected = m.seq;
+  sp.early.clear();
   sp.cachedPromise = null;
   sp.send(from, { kind: 'accepted', n: m.n, acceptedIdx: sp.logLength });
 }
@@ -106,39 +108,67 @@ function checkSeq(expected: SeqNum | null, got: SeqNum): StreamCheck {
   return got.counter === expected.counter + 1 ? 'next' : 'gap';
 }
 
-/** Common checks of AcceptDecide and Decide. Returns whether the message is next in the stream. */
-function acceptStreamMessage(sp: SequencePaxos, from: NodeId, m: AcceptDecide | Decide): boolean {
+/** Most stream messages a follower holds while it waits for a missing one. */
+export const MAX_EARLY_MESSAGES = 1024;
+
+/**
+ * AcceptDecide and Decide form one ordered stream per (ballot, session). A message that arrives
+ * ahead of its turn (the network reordered it) waits in `early` until the gap fills; a gap that
+ * stays open for a whole resend period means something was lost, and the follower asks to be
+ * prepared again (BUG-8: applying later messages would leave a hole; waiting forever stalls).
+ */
+function onStreamMessage(sp: SequencePaxos, from: NodeId, m: AcceptDecide | Decide): void {
   if (!ballotEq(m.n, sp.promised)) {
     if (ballotLt(m.n, sp.promised)) sp.send(from, { kind: 'not-accepted', n: sp.promised });
     // A higher ballot streaming to us: we missed its Prepare.
     else sp.send(from, { kind: 'prepare-req', n: sp.promised });
-    return false;
+    return;
   }
   // Only a follower synced in this ballot may take stream messages (BUG-4).
-  if (sp.role !== 'follower' || sp.phase !== 'accept') return false;
+  if (sp.role !== 'follower' || sp.phase !== 'accept') return;
   const check = checkSeq(sp.expected, m.seq);
-  if (check === 'old') return false;
+  if (check === 'old') return;
   if (check === 'gap') {
-    // Something on the stream was lost: applying later messages would leave a hole (BUG-8).
-    sp.phase = 'recover';
-    sp.send(from, { kind: 'prepare-req', n: sp.promised });
-    return false;
+    const sameSession = sp.expected !== null && m.seq.session === sp.expected.session;
+    if (sameSession && sp.early.size < MAX_EARLY_MESSAGES) {
+      sp.early.set(m.seq.counter, m);
+      return;
+    }
+    enterRecover(sp);
+    return;
   }
-  sp.expected = m.seq;
-  return true;
+  applyStreamMessage(sp, from, m);
+  // Drain whatever was waiting for this one.
+  for (let next = sp.early.get(sp.expected!.counter + 1); next; next = sp.early.get(sp.expected!.counter + 1)) {
+    sp.early.delete(next.seq.counter);
+    applyStreamMessage(sp, from, next);
+  }
 }
 
-export function onAcceptDecide(sp: SequencePaxos, from: NodeId, m: AcceptDecide): void {
-  if (!acceptStreamMessage(sp, from, m)) return;
+function applyStreamMessage(sp: SequencePaxos, from: NodeId, m: AcceptDecide | Decide): void {
+  sp.expected = m.seq;
+  if (m.kind === 'decide') {
+    sp.raiseDecided(m.decidedIdx);
+    return;
+  }
   // Accepted is a vote: the step contract sends it only after these entries are durable (BUG-1).
   if (m.entries.length > 0) sp.persist([{ kind: 'append', entries: m.entries }]);
   sp.raiseDecided(m.decidedIdx);
   sp.send(from, { kind: 'accepted', n: m.n, acceptedIdx: sp.logLength });
 }
 
+function enterRecover(sp: SequencePaxos): void {
+  sp.phase = 'recover';
+  sp.early.clear();
+  sp.send(sp.promised.pid, { kind: 'prepare-req', n: sp.promised });
+}
+
+export function onAcceptDecide(sp: SequencePaxos, from: NodeId, m: AcceptDecide): void {
+  onStreamMessage(sp, from, m);
+}
+
 export function onDecide(sp: SequencePaxos, from: NodeId, m: Decide): void {
-  if (!acceptStreamMessage(sp, from, m)) return;
-  sp.raiseDecided(m.decidedIdx);
+  onStreamMessage(sp, from, m);
 }
 
 /** Forwards waiting proposals to the leader we promised, if we know one (BUG-12: the client retries if it is lost). */
@@ -150,6 +180,13 @@ export function flush(sp: SequencePaxos): void {
 
 export function onResendTimer(sp: SequencePaxos): void {
   const leaderId = sp.promised.pid;
+  if (sp.phase === 'accept' && sp.early.size > 0) {
+    // The gap was already open at the previous resend tick: the missing message is lost.
+    if (sp.earlyAtLastResend) enterRecover(sp);
+    sp.earlyAtLastResend = sp.early.size > 0;
+  } else {
+    sp.earlyAtLastResend = false;
+  }
   if (sp.phase === 'prepare' && sp.cachedPromise && leaderId !== 0) sp.send(leaderId, sp.cachedPromise);
   else if (sp.phase === 'recover') {
     for (const p of sp.config.peers) sp.send(p, { kind: 'prepare-req', n: sp.promised });

@@ -34,6 +34,7 @@ export function handleLeader(sp: SequencePaxos, n: Ballot): void {
   sp.role = 'leader';
   sp.phase = 'prepare';
   sp.expected = null;
+  sp.early.clear();
   sp.cachedPromise = null;
   // BUG-15: iterate the real peer ids, which may be non-contiguous.
   for (const p of sp.config.peers) sendPrepare(sp, p);

@@ -10,7 +10,9 @@
 import { BOTTOM, ballotGt, majority, type Ballot, type LogIdx, type NodeId } from './ballot.js';
 import type { Entry } from './entry.js';
 import { invariant } from './invariant.js';
-import type { LogSync, PaxosMessage, PeerMessage, Promise as PromiseMsg, SeqNum } from './messages.js';
+import type {
+  AcceptDecide, Decide, LogSync, PaxosMessage, PeerMessage, Promise as PromiseMsg, SeqNum,
+} from './messages.js';
 import { applyStorageOps, type PersistentState, type StorageOp } from './storage.js';
 import type { Phase, PlantedBug, Role } from './types.js';
 import * as follower from './follower.js';
@@ -63,6 +65,9 @@ export class SequencePaxos {
   lead: LeaderState | null = null;
   /** Follower: the leader stream's last sequence number accepted in this ballot. */
   expected: SeqNum | null = null;
+  /** Follower: stream messages of the current session that arrived ahead of their turn. */
+  readonly early = new Map<number, AcceptDecide | Decide>();
+  earlyAtLastResend = false;
   cachedPromise: PromiseMsg | null = null;
   /** Proposals to append (leader, Accept phase) or to forward (follower), flushed per step. */
   batch: Entry[] = [];
@@ -154,6 +159,7 @@ export class SequencePaxos {
   reconnected(peer: NodeId): void {
     if (this.role === 'follower' && peer === this.state.promised.pid && this.phase !== 'none') {
       this.phase = 'recover';
+      this.early.clear();
       this.send(peer, { kind: 'prepare-req', n: this.state.promised });
     } else if (this.role === 'leader' && this.lead) {
       leader.forgetFollower(this, peer);
