@@ -20,11 +20,15 @@ function state(promised: Ballot, acceptedRnd: Ballot, log: Entry[], decidedIdx: 
 const show = (log: readonly Entry[]): string[] => log.map(describeEntry);
 
 /**
- * Runs the election with only heartbeats delivered, until `leader` (given the top priority) has
- * sent its Prepares; every other Sequence Paxos message is dropped, so the test decides which
- * Prepares and Promises arrive, and in which order.
+ * Crashes `down` at once (the leaders of the hand-made rounds: a restarted old leader may take
+ * its leadership back, which is not what these tests are about), then runs the election with
+ * only heartbeats delivered until `leader` (given the top priority) has sent its Prepares.
+ * Every other Sequence Paxos message is dropped, so the test decides which Prepares and Promises
+ * arrive, and in which order.
  */
-function electQuietly(h: ReplicaHarness, leader: NodeId): void {
+function electQuietly(h: ReplicaHarness, leader: NodeId, down: readonly NodeId[] = []): void {
+  for (const id of down) h.crash(id);
+  h.drop((m) => down.includes(m.from));
   h.rounds(2, { deliver: isHeartbeat });
   expect(h.status(leader), h.describe()).to.deep.include({ role: 'leader', phase: 'prepare' });
   h.drop((m) => !isHeartbeat(m) && !(m.from === leader && m.msg.kind === 'prepare'));
@@ -36,32 +40,44 @@ function prepare(h: ReplicaHarness, leader: NodeId, followers: readonly NodeId[]
   for (const f of followers) h.deliver(msgs({ from: f, to: leader, kind: 'promise' }));
 }
 
+/** Restarts `id` and lets it ask `leader` to prepare it; delivers the Prepare and its Promise. */
+function joinLate(h: ReplicaHarness, id: NodeId, leader: NodeId): void {
+  h.restart(id);
+  h.drop((m) => m.from === id && !(m.to === leader && m.msg.kind === 'prepare-req'));
+  h.deliver(msgs({ from: id, to: leader, kind: 'prepare-req' }));
+  prepare(h, leader, [id]);
+}
+
 describe('replica: log synchronisation on a leader change', () => {
   // Entries shared by the hand-made logs (the same object means the same entry).
   const [a, b1, b2, b3, b4, c1, c2] = [
     entry('a', '0'), entry('b', '1'), entry('b', '2'), entry('b', '3'), entry('b', '4'), entry('c', '1'), entry('c', '2'),
   ];
-  const R1 = ballot(1, 0, 6);
-  const R2 = ballot(2, 0, 7);
 
   /**
-   * Seven nodes, all promised R2 and agreeing on the decided entry `a`:
+   * Seven nodes, all promised R2 and agreeing on the decided entry `a`. Round R1 was led by 6,
+   * R2 by 7 (down): a round's leader holds the longest log of its round.
    *   1 (the next leader)  R1  a b1 b2
    *   2                    R2  a c1          newest round, shorter
    *   3                    R2  a c1 c2       newest round, longest of it
    *   4                    R1  a b1 b2 b3 b4 longest, older round
+   *   5                    R1  a
+   *   6                    R1  a b1 b2 b3 b4
+   *   7 (down)             R2  a c1 c2
    * The leader hears from 2, 4 and 3, in that order (a quorum of 4 with itself).
    */
   function greatestLogScenario(plantedBug?: PlantedBug): ReplicaHarness {
+    const R1 = ballot(1, 0, 6);
+    const R2 = ballot(2, 0, 7);
     const s = (acc: Ballot, log: Entry[]) => state(R2, acc, log, 1);
     const h = new ReplicaHarness({
       nodes: [1, 2, 3, 4, 5, 6, 7], priorities: { 1: 10 }, resendTicks: 1000, plantedBug,
       states: {
         1: s(R1, [a, b1, b2]), 2: s(R2, [a, c1]), 3: s(R2, [a, c1, c2]), 4: s(R1, [a, b1, b2, b3, b4]),
-        5: s(R1, [a]), 6: s(R1, [a, b1]), 7: s(R2, [a, c1]),
+        5: s(R1, [a]), 6: s(R1, [a, b1, b2, b3, b4]), 7: s(R2, [a, c1, c2]),
       },
     });
-    electQuietly(h, 1);
+    electQuietly(h, 1, [7]);
     prepare(h, 1, [2, 4, 3]);
     return h;
   }
@@ -93,19 +109,25 @@ describe('replica: log synchronisation on a leader change', () => {
   });
 
   it('a newer round beats a longer log', () => {
-    // 1 (leader) R1 a b1 b2; 2: R2 a c1; 3: R1 a b1 b2 b3 b4. The longest log is heard first.
+    // R1 led by 3, R2 by 5 (down). 1 (leader) R1 a b1 b2; 2: R2 a c1; 3: R1 a b1 b2 b3 b4.
+    // The longest log is heard first.
+    const R1 = ballot(1, 0, 3);
+    const R2 = ballot(2, 0, 5);
     const s = (acc: Ballot, log: Entry[]) => state(R2, acc, log, 1);
     const h = new ReplicaHarness({
       nodes: [1, 2, 3, 4, 5], priorities: { 1: 10 }, resendTicks: 1000,
-      states: { 1: s(R1, [a, b1, b2]), 2: s(R2, [a, c1]), 3: s(R1, [a, b1, b2, b3, b4]), 4: s(R1, [a]), 5: s(R1, [a]) },
+      states: { 1: s(R1, [a, b1, b2]), 2: s(R2, [a, c1]), 3: s(R1, [a, b1, b2, b3, b4]), 4: s(R1, [a]), 5: s(R2, [a, c1]) },
     });
-    electQuietly(h, 1);
+    electQuietly(h, 1, [5]);
     prepare(h, 1, [3, 2]);
     expect(show(h.replica(1).log)).to.deep.equal(show([a, c1]));
   });
 
   it("the leader keeps its own log when it is the newest, and a follower's divergent suffix is replaced", () => {
-    // 1 (leader) R2 a c1 c2; 2: R1 a b1 b2 b3 — only `a` is decided, b1.. were never chosen.
+    // R1 led by 2, R2 by 1. 1 (leader again) R2 a c1 c2; 2: R1 a b1 b2 b3 — only `a` is decided,
+    // b1.. were never chosen.
+    const R1 = ballot(1, 0, 2);
+    const R2 = ballot(2, 0, 1);
     const h = new ReplicaHarness({
       nodes: [1, 2, 3], priorities: { 1: 10 }, resendTicks: 1000,
       states: { 1: state(R2, R2, [a, c1, c2], 1), 2: state(R2, R1, [a, b1, b2, b3], 1), 3: state(R2, R1, [a], 1) },
@@ -122,21 +144,24 @@ describe('replica: log synchronisation on a leader change', () => {
   });
 
   it('a follower of the same round as the adopted log keeps its shared prefix and gets only the rest', () => {
-    // 1 (leader) and 2 both R1; 2 has a longer log, which the leader adopts; 3 (R1, shortest)
-    // promises late and is synced from its own length.
-    const R = ballot(1, 0, 3);
+    // All of round R (led by 5, down). 1 (leader) a b1; 2: a b1 b2 b3; 4: a b1 — the leader adopts
+    // 2's longer log; 3 (a b1 b2) promises late and is synced from its own length.
+    const R = ballot(1, 0, 5);
     const h = new ReplicaHarness({
-      nodes: [1, 2, 3], priorities: { 1: 10 }, resendTicks: 1000,
-      states: { 1: state(R, R, [a, b1], 1), 2: state(R, R, [a, b1, b2, b3], 1), 3: state(R, R, [a, b1, b2], 1) },
+      nodes: [1, 2, 3, 4, 5], priorities: { 1: 10 }, resendTicks: 1000,
+      states: {
+        1: state(R, R, [a, b1], 1), 2: state(R, R, [a, b1, b2, b3], 1), 3: state(R, R, [a, b1, b2], 1),
+        4: state(R, R, [a, b1], 1), 5: state(R, R, [a, b1, b2, b3], 1),
+      },
     });
-    electQuietly(h, 1);
-    prepare(h, 1, [2]);
+    electQuietly(h, 1, [5]);
+    prepare(h, 1, [2, 4]);
     expect(show(h.replica(1).log)).to.deep.equal(show([a, b1, b2, b3]));
     prepare(h, 1, [3]);
     const toThree = h.inFlight(msgs({ to: 3, kind: 'accept-sync' }))[0]!;
     expect(toThree.msg.kind === 'accept-sync' && toThree.msg.sync).to.deep.equal({ syncIdx: 3, suffix: [b3] });
     h.deliverAll((m) => !isHeartbeat(m));
-    for (const id of [1, 2, 3]) {
+    for (const id of [1, 2, 3, 4]) {
       expect(show(h.replica(id).log), `node ${id}`).to.deep.equal(show([a, b1, b2, b3]));
       expect(h.status(id).decidedIdx, `node ${id}`).to.equal(4);
     }
@@ -145,8 +170,8 @@ describe('replica: log synchronisation on a leader change', () => {
   describe('the decided index', () => {
     /**
      * Node 3 led round R and decided all three entries; its Decides were lost, so 1 and 2 know
-     * only one. Node 1 takes over with a quorum {1, 2} (decided 1); node 3's Promise arrives
-     * late, and its AcceptSync carries decidedIdx 1 — below what node 3 already decided.
+     * only one. Node 1 takes over with the quorum {1, 2} (decided 1) while 3 is down; 3 comes
+     * back, and its AcceptSync carries decidedIdx 1 — below what node 3 already decided.
      */
     function lateDeciderScenario(plantedBug?: PlantedBug): ReplicaHarness {
       const R = ballot(1, 0, 3);
@@ -155,11 +180,12 @@ describe('replica: log synchronisation on a leader change', () => {
         nodes: [1, 2, 3], priorities: { 1: 10 }, resendTicks: 1000, plantedBug, strict: false,
         states: { 1: state(R, R, log, 1), 2: state(R, R, log, 1), 3: state(R, R, log, 3) },
       });
-      electQuietly(h, 1);
+      electQuietly(h, 1, [3]);
       prepare(h, 1, [2]);
       expect(h.status(1)).to.deep.include({ phase: 'accept', decidedIdx: 1 });
-      prepare(h, 1, [3]);
-      h.deliver(msgs({ from: 1, to: 3, kind: 'accept-sync' }));
+      joinLate(h, 3, 1);
+      const sync = h.deliver(msgs({ from: 1, to: 3, kind: 'accept-sync' }));
+      expect(sync.msg.kind === 'accept-sync' && sync.msg.decidedIdx).to.equal(1);
       return h;
     }
 
@@ -181,13 +207,13 @@ describe('replica: log synchronisation on a leader change', () => {
     });
 
     it('a new leader learns a higher decided index from a promise, with the log that holds it', () => {
-      // 2 decided 2 of its 3 entries; the leader (1) knew 1; both share round R.
+      // Round R led by 3 (down). 2 decided 2 of its 3 entries; the leader (1) knew 1.
       const R = ballot(1, 0, 3);
       const h = new ReplicaHarness({
         nodes: [1, 2, 3], priorities: { 1: 10 }, resendTicks: 1000,
-        states: { 1: state(R, R, [a, b1], 1), 2: state(R, R, [a, b1, b2], 2), 3: state(R, R, [a], 1) },
+        states: { 1: state(R, R, [a, b1], 1), 2: state(R, R, [a, b1, b2], 2), 3: state(R, R, [a, b1, b2], 2) },
       });
-      electQuietly(h, 1);
+      electQuietly(h, 1, [3]);
       prepare(h, 1, [2]);
       // Adopted 2's longer log (same round) and its decided index, in the same step.
       expect(h.status(1)).to.deep.include({ logLength: 3, decidedIdx: 2 });
