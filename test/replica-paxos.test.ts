@@ -78,6 +78,17 @@ describe('replica: Sequence Paxos', () => {
       expect(h.repliesAt(3).map((r) => r.clientId)).to.deep.equal(['a', 'b']);
     });
 
+    it('a large step is split into AcceptDecides of at most maxBatch entries, in order', () => {
+      const h = cluster([1, 2, 3], { maxBatch: 2 });
+      const s = h.step(3, ...[1, 2, 3, 4, 5].map((i) => ({ kind: 'request' as const, command: command(`c${i}`, 1, put('k', String(i))) })));
+      const toOne = s.ready.send.filter((o) => o.to === 1 && o.msg.kind === 'accept-decide');
+      expect(toOne.map((o) => (o.msg.kind === 'accept-decide' ? o.msg.entries.length : -1))).to.deep.equal([2, 2, 1]);
+      h.deliverAll();
+      expect(logOf(h, 1)).to.deep.equal(['c1#1', 'c2#1', 'c3#1', 'c4#1', 'c5#1']);
+      expect(h.replica(1).kvEntries()).to.deep.equal([['k', '5']]);
+      expect(h.repliesAt(3).length).to.equal(5);
+    });
+
     it('a request that arrives before any leader is known waits and is answered after the election', () => {
       const h = new ReplicaHarness({ nodes: [1, 2, 3] });
       const s = h.request(1, command('c', 1, put('x', '1')));
@@ -556,6 +567,19 @@ describe('replica: Sequence Paxos', () => {
       h.deliverAll();
       expect(h.status(1)).to.deep.include({ phase: 'accept', decidedIdx: 2, appliedIdx: 2 });
       expect(h.replica(1).kvEntries()).to.deep.equal([['x', '2']]);
+    });
+
+    it('a leader that reconnects to a follower prepares it again, and the follower is re-synced', () => {
+      const h = cluster();
+      h.request(1, command('c', 1, put('x', '1')));
+      h.deliverAll();
+      const s = h.step(3, { kind: 'reconnected', peer: 1 });
+      expect(s.ready.send.map((o) => [o.to, o.msg.kind])).to.deep.equal([[1, 'prepare']]);
+      h.deliverAll();
+      expect(h.status(1)).to.deep.include({ phase: 'accept', logLength: 1, decidedIdx: 1 });
+      h.request(1, command('c', 2, put('x', '2')));
+      h.deliverAll();
+      expect(results(h, 1)).to.deep.equal([{ kind: 'ok' }, { kind: 'ok' }]);
     });
 
     it('a reconnected link makes the follower ask to be prepared again', () => {
