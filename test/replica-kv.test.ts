@@ -150,18 +150,19 @@ describe('replica: KV state machine', () => {
       expect(kv.get('z')).to.equal('1');
     });
 
-    // BUG (reported, not fixed here): `session-expired` is documented as a definite "not applied"
-    // (entry.ts, protocol.md, src/sim/clients.ts resends the op under a new session), but a
-    // retry of a seq that WAS applied before its session expired gets it too.
-    it.skip('BUG: a retry of a command applied before its session expired is not answered "definitely not applied"', () => {
+    // A retry of a command applied before its session expired is answered session-expired and
+    // not executed again. The answer does not say "not applied": for a retry it is indeterminate
+    // (entry.ts, protocol.md), and clients record it so (src/sim/clients.ts).
+    it('a retry of a command applied before its session expired is not executed again', () => {
       const kv = new KvStateMachine();
       kv.apply(c('a', 1, put('x', '1'))); // idx 0
       kv.apply(c('a', 2, put('x', '2'))); // idx 1: applied; say its reply was lost
       kv.apply(c('b', 1, put('y', '1'))); // idx 2
+      kv.apply(c('b', 2, put('x', '3'))); // idx 3
       kv.apply({ kind: 'expire-sessions', idleBefore: 2 }); // drops a
       const retry = kv.apply(c('a', 2, put('x', '2')))!;
-      expect(kv.get('x')).to.equal('2'); // the command took effect...
-      expect(retry.result).to.not.deep.equal({ kind: 'session-expired' }); // ...so this answer is false
+      expect(retry.result).to.deep.equal({ kind: 'session-expired' });
+      expect(kv.get('x')).to.equal('3'); // a#2 took effect once, and was overwritten since
     });
 
     it('with no sessions oldestSessionIdx is null', () => {

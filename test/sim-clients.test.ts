@@ -134,6 +134,20 @@ describe('sim: clients', () => {
     expect(h.pool.stats.sessionsRenewed).to.equal(1);
   });
 
+  it('session-expired answering a retry: the outcome is unknown (info), and the next operation starts the new session', () => {
+    let calls = 0;
+    const h = harness(9, s => {
+      calls++;
+      if (calls === 1) return null; // the first attempt goes unanswered: the client retries
+      if (calls === 2) return { kind: 'session-expired' };
+      return s.command.op.kind === 'get' ? { kind: 'not-found' }
+        : s.command.op.kind === 'delete' ? { kind: 'deleted', existed: false } : { kind: 'ok' };
+    }, { clients: 1, opsTotal: 2 });
+    h.run();
+    expect(h.sent.map(s => `${s.command.clientId}#${s.command.seq}`)).to.deep.equal(['c0#1', 'c0#1', 'c0s1#1']);
+    expect(types(h.lines)).to.deep.equal(['invoke', 'info', 'invoke', 'ok']);
+  });
+
   it('reports a reply that does not fit its operation, and records the operation as info', () => {
     // Whatever the operation, an answer of the wrong kind: a value for a write, 'ok' for a read.
     const h = harness(2, s => (s.command.op.kind === 'get' ? { kind: 'ok' } : { kind: 'value', value: 'x' }), { clients: 1, opsTotal: 1 });

@@ -33,7 +33,11 @@ export type KvResult =
   | { readonly kind: 'ok' }
   | { readonly kind: 'mismatch'; readonly current: string | null }
   | { readonly kind: 'deleted'; readonly existed: boolean }
-  /** The session is unknown and `seq > 1`: it expired. Definite: the command was not applied. */
+  /**
+   * The session is unknown and `seq > 1`: it expired, and this command was not executed now.
+   * Whether an earlier copy of it took effect before the expiry is not known any more, so this
+   * is definite only for a request the client never sent before; a retry's outcome is unknown.
+   */
   | { readonly kind: 'session-expired' };
 
 export function describeOp(op: KvOp): string {

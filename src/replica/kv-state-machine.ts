@@ -11,8 +11,9 @@
  * Expiry: sessions are dropped only by an `expire-sessions` entry, which is in the log, so all
  * replicas drop the same sessions at the same index. A command from an unknown session with
  * seq > 1 is answered `session-expired` without being executed: its client must start a new
- * session. Assumption (documented in protocol.md): a client does not retry seq 1 after its
- * session has expired, which takes `sessionIdleEntries` decided entries.
+ * session, and if the command was a retry, report its outcome as unknown (an earlier copy may
+ * have been applied before the expiry). Assumption (documented in protocol.md): a client does
+ * not retry seq 1 after its session has expired, which takes `sessionIdleEntries` entries.
  */
 import type { LogIdx } from './ballot.js';
 import type { Command, Entry, KvResult } from './entry.js';

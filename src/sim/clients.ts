@@ -6,8 +6,11 @@
  * to seq+1 under a fresh history process (an `info` operation stays concurrent with
  * everything after it, as Jepsen's clients do).
  *
- * `session-expired` is a definite "not applied": the client opens a new session (a new
- * clientId, seq 1) and sends the same operation again; the history sees one operation.
+ * `session-expired` answers a request whose session the cluster forgot. The client opens a new
+ * session (a new clientId, seq 1). If the answer is to the first attempt, the request cannot
+ * have taken effect (an expired session executes nothing), so the same operation is sent again
+ * under the new session and the history sees one operation. If it answers a retry, an earlier
+ * attempt may have taken effect before the session expired: the outcome is unknown (`info`).
  */
 import type { NodeId } from '../replica/ballot.js';
 import type { Command, KvOp, KvResult } from '../replica/entry.js';
@@ -170,8 +173,17 @@ export class ClientPool {
       c.clientId = `c${c.index}s${c.session}`;
       c.seq = 1;
       this.byClientId.set(c.clientId, c);
-      cur.attempts = 0;
-      this.attempt(c);
+      if (cur.attempts === 1) {
+        cur.attempts = 0;
+        this.attempt(c);
+        return;
+      }
+      c.seq = 0; // the next operation is seq 1 of the new session
+      this.env.history.info(cur.historyId);
+      this.stats.info++;
+      c.current = null;
+      c.process = this.nextProcess++;
+      this.think(c);
       return;
     }
     const completion = completionFor(cur.op, reply.result);
