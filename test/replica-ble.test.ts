@@ -156,6 +156,30 @@ describe('replica: ballot leader election', () => {
       expect(h.replica(3).kvEntries()).to.deep.equal([['x', '2']]);
     });
 
+    it('a restarted leader that answers with its round-0 ballot is not deposed: it takes over with a higher one, uncontested', () => {
+      const h = new ReplicaHarness({ nodes: [1, 2, 3] });
+      h.run(ELECTION_TICKS - 1);
+      h.run(1, { deliver: (m) => !isHeartbeat(m) }); // round 1 ends: 3 leads; round 2's heartbeats wait
+      expect(h.leader()).to.equal(3);
+      // Node 3 restarts before it answers round 2; its answers carry its round-0 ballot.
+      const toThree = h.takeOut(msgs({ to: 3, kind: 'heartbeat-request' }));
+      h.crash(3);
+      h.restart(3);
+      h.putBack(...toThree);
+      const from = h.trace.length;
+      h.deliverAll();
+      const replies = h.trace.slice(from).filter((s) => s.node === 3).flatMap((s) => s.ready.send)
+        .filter((o) => o.msg.kind === 'heartbeat-reply').map((o) => (o.msg as HeartbeatReply).ballot);
+      expect(replies).to.deep.equal([b(0, 0, 3), b(0, 0, 3)]);
+      h.rounds(3);
+      // A live leader is judged by who answers, not by the ballot in the answer: 1 and 2 did not
+      // stand as candidates; 3 raised its own ballot and leads again.
+      const prepared = new Set(h.trace.slice(from).filter((s) => s.ready.send.some((o) => o.msg.kind === 'prepare')).map((s) => s.node));
+      expect([...prepared]).to.deep.equal([3]);
+      expect(h.leader()).to.equal(3);
+      expect(h.status(3).leaderBallot).to.deep.equal(b(2, 0, 3));
+    });
+
     it('the election follows a promise it never saw win, so that its dead leader is replaced (BUG-10)', () => {
       const [A, B, C] = [1, 2, 3] as const;
       const h = new ReplicaHarness({ nodes: [A, B, C], resendTicks: 3 });

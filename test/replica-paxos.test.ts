@@ -555,6 +555,45 @@ describe('replica: Sequence Paxos', () => {
       expect(logOf(h, 1)).to.deep.equal(['c#1', 'c#2']);
       expect(h.replica(1).kvEntries()).to.deep.equal([['x', '2']]);
     });
+
+    it('a reordered stream is put back in order without a recovery', () => {
+      const h = cluster();
+      h.request(3, command('c', 1, put('x', '1')));
+      h.request(3, command('c', 2, put('x', '2')));
+      h.request(3, command('c', 3, put('x', '3')));
+      const ads = h.takeOut(msgs({ to: 1, kind: 'accept-decide' }));
+      const from = h.trace.length;
+      h.putBack(ads[2]!, ads[1]!, ads[0]!);
+      h.deliverAll(msgs({ to: 1, kind: 'accept-decide' }));
+      // The last one to arrive was the first in the stream: everything applies, in order, at once.
+      expect(logOf(h, 1)).to.deep.equal(['c#1', 'c#2', 'c#3']);
+      h.deliverAll();
+      h.run(RESEND * 3);
+      const steps = h.trace.slice(from).filter((s) => s.node === 1);
+      expect(steps.some((s) => s.status.phase !== 'accept'), 'left Accept phase').to.equal(false);
+      expect(steps.some((s) => s.ready.send.some((o) => o.msg.kind === 'prepare-req')), 'asked to be prepared').to.equal(false);
+      expect(h.status(1)).to.deep.include({ logLength: 3, decidedIdx: 3 });
+    });
+
+    it('in Recover a follower takes no stream messages until it is synced again (BUG-4)', () => {
+      const h = cluster();
+      h.request(3, command('c', 1, put('x', '1')));
+      const [missing] = h.takeOut(msgs({ to: 1, kind: 'accept-decide' }));
+      h.deliverAll((m) => (m.to !== 1 && m.from !== 1) || m.msg.kind === 'decide');
+      // Keep node 1 from being re-synced while it waits in Recover.
+      h.lose(msgs({ from: 1, kind: 'prepare-req' }));
+      for (let t = 0; t < RESEND * 3 && h.status(1).phase !== 'recover'; t++) h.run(1);
+      expect(h.status(1)).to.deep.include({ phase: 'recover', logLength: 0 });
+      // The missing message turns up now: too late, it is ignored.
+      h.putBack(missing!);
+      const step = h.deliver(msgs({ to: 1, kind: 'accept-decide' })) && h.trace.at(-1)!;
+      expect(step.ready.persist).to.deep.equal([]);
+      expect(step.ready.send.filter((o) => o.msg.kind === 'accepted')).to.deep.equal([]);
+      expect(h.status(1)).to.deep.include({ phase: 'recover', logLength: 0 });
+      h.healAll();
+      h.run(RESEND * 2);
+      expect(h.status(1)).to.deep.include({ phase: 'accept', logLength: 1, decidedIdx: 1 });
+    });
   });
 
   describe('crash and restart', () => {
