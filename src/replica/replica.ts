@@ -27,6 +27,9 @@ export class Replica {
   private readonly sessionIdleEntries: number;
   private lastExpiryProposed: LogIdx = -1;
   private started = false;
+  /** Where this step's messages go; `out` is built once (a closure per step costs time). */
+  private sendBuffer: Outgoing[] = [];
+  private readonly out = (to: NodeId, msg: PeerMessage): void => { this.sendBuffer.push({ to, msg }); };
 
   /** @param durable the state loaded from storage (`emptyState()` for a new node); copied. */
   constructor(readonly config: ReplicaConfig, durable: PersistentState) {
@@ -65,7 +68,8 @@ export class Replica {
     const send: Outgoing[] = [];
     const reply: ClientReply[] = [];
     const applied: AppliedEntry[] = [];
-    const out = (to: NodeId, msg: PeerMessage): void => { send.push({ to, msg }); };
+    this.sendBuffer = send;
+    const out = this.out;
     this.sp.begin(persist, out);
     if (!this.started) {
       this.started = true;
