@@ -9,7 +9,7 @@ import { runBatch, type RunOptions } from '../src/sim/run.js';
 import { formatViolation, replayCommand } from '../src/sim/sim-command.js';
 
 const from = Number(process.env.SIM_FROM ?? 1);
-const count = Number(process.env.SIM_SEEDS ?? 1000);
+const count = Number(process.env.SIM_SEEDS ?? 2000);
 
 function nodesFor(seed: number): number | number[] {
   return seed % 3 === 0 ? 3 : seed % 3 === 1 ? 5 : [1, 2, 4, 7, 9];

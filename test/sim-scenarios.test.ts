@@ -64,12 +64,17 @@ describe('simulator scenarios: the seed report\'s three classes', function () {
 
 interface Measured { seed: number; timeouts: number; newLeader: NodeId | null }
 
+/** The node leading the highest ballot in accept phase at the end (a deposed leader that could
+ * not hear of its successor may still believe it leads a lower one). */
 function leaderOf(r: ScenarioResult): NodeId | null {
+  let best: { id: NodeId; n: number; pid: number } | null = null;
   for (const id of r.sim.nodes) {
     const s = r.sim.status(id);
-    if (s && s.role === 'leader' && s.phase === 'accept') return id;
+    if (!s || s.role !== 'leader' || s.phase !== 'accept') continue;
+    const b = s.leaderBallot;
+    if (!best || b.n > best.n || (b.n === best.n && b.pid > best.pid)) best = { id, n: b.n, pid: b.pid };
   }
-  return null;
+  return best?.id ?? null;
 }
 
 function report(name: string, rows: Measured[]): void {
