@@ -15,7 +15,7 @@
  *   decided log up to the same index.
  */
 import { compareBallots, formatBallot, BOTTOM, type Ballot, type LogIdx, type NodeId } from '../replica/ballot.js';
-import { describeEntry, type Command, type Entry } from '../replica/entry.js';
+import { describeEntry, sameEntry, type Command, type Entry } from '../replica/entry.js';
 import { KvStateMachine } from '../replica/kv-state-machine.js';
 import type { Ready, ReplicaStatus } from '../replica/types.js';
 import type { TimeUs } from './event-queue.js';
@@ -71,9 +71,6 @@ interface Acked {
 /** Stop recording after this many: a broken run repeats itself. */
 const MAX_VIOLATIONS = 50;
 
-export function sameEntry(a: Entry, b: Entry): boolean {
-  return a === b || JSON.stringify(a) === JSON.stringify(b);
-}
 
 const commandKey = (c: Command): string => `${c.clientId}#${c.seq}`;
 
