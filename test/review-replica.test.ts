@@ -1,11 +1,8 @@
 /**
- * Review of the replica core (src/replica): reproducers for the liveness findings, and
- * regression tests for the departures from the reference that the review judged safe.
- *
- * The reproducers assert the behaviour we want and FAIL on the current code, so they are
- * skipped by default. Run them with:
- *
- *   REVIEW_REPRO=1 npx mocha --no-config --node-option import=tsx --extension ts test/review-replica.test.ts
+ * Review of the replica core (src/replica): regression tests for the review's liveness findings
+ * (each failed before its fix: early not-QC report under round trips over half a round, ballot
+ * inflation of a deaf restarted ex-leader, a stream message overtaking its AcceptSync), and for
+ * the departures from the reference that the review judged safe.
  */
 import { expect } from 'chai';
 import { formatBallot, type NodeId } from '../src/replica/ballot.js';
@@ -13,7 +10,6 @@ import type { PeerMessage } from '../src/replica/messages.js';
 import { runSeed } from '../src/sim/run.js';
 import { ReplicaHarness, command, msgs, put, type InFlight } from './support/replica-harness.js';
 
-const repro = process.env.REVIEW_REPRO ? it : it.skip;
 const RESEND = 3;
 
 /**
@@ -56,7 +52,7 @@ describe('review: replica core', function () {
   this.timeout(120_000);
 
   describe('BLE: the early not-QC report (reportedQc) — liveness', () => {
-    repro('a healthy leader is not deposed when the round trip is over half a round (but under a round)', () => {
+    it('a healthy leader is not deposed when the round trip is over half a round (but under a round)', () => {
       // Rounds of 10 ticks, every message takes 3 ticks (round trip 6 ticks). Every reply arrives
       // within its round, so the paper's BLE (A.3.2) keeps the leader. The early report says
       // "not QC" to a request that lands between the half-round mark and the replies' arrival.
@@ -74,7 +70,7 @@ describe('review: replica core', function () {
       expect(ledBallots(h, from), h.describe()).to.deep.equal(['3:1.0.3']);
     });
 
-    repro('sim, no faults, 5 nodes, one-way delay 20–24 ms (round 50 ms): clients make progress (seeds 33, 98)', async () => {
+    it('sim, no faults, 5 nodes, one-way delay 20–24 ms (round 50 ms): clients make progress (seeds 33, 98)', async () => {
       // Fails today with `no-progress` and ~30 leader changes per run; with reportedQc() returning
       // this.qc the same runs have 2 leader changes and no violation.
       for (const seed of [33, 98]) {
@@ -86,7 +82,7 @@ describe('review: replica core', function () {
   });
 
   describe('BLE: a restarted ex-leader that hears nobody — liveness', () => {
-    repro('does not inflate its ballot while not quorum-connected, nor depose the leader elected meanwhile', () => {
+    it('does not inflate its ballot while not quorum-connected, nor depose the leader elected meanwhile', () => {
       const h = new ReplicaHarness({ nodes: [1, 2, 3], electionTicks: 5, resendTicks: RESEND });
       h.rounds(2);
       expect(h.leader()).to.equal(3);
@@ -109,7 +105,7 @@ describe('review: replica core', function () {
   });
 
   describe('stream messages that overtake their AcceptSync — liveness', () => {
-    repro('an AcceptDecide that arrives in Prepare phase, before the AcceptSync of its session, does not cost a recovery', () => {
+    it('an AcceptDecide that arrives in Prepare phase, before the AcceptSync of its session, does not cost a recovery', () => {
       const h = new ReplicaHarness({ nodes: [1, 2, 3], resendTicks: RESEND });
       h.rounds(1);
       expect(h.leader()).to.equal(3);

@@ -10,7 +10,7 @@
  * raises its own ballot above the leader's and becomes a candidate in the next round.
  */
 import {
-  BOTTOM, ballotEq, ballotGt, ballotLt, isBottom, majority, maxBallot, type Ballot, type NodeId,
+  BOTTOM, ballotEq, ballotGt, isBottom, majority, maxBallot, type Ballot, type NodeId,
 } from './ballot.js';
 import type { HeartbeatReply, HeartbeatRequest } from './messages.js';
 
@@ -40,6 +40,10 @@ export class BallotLeaderElection {
   private qc = true;
   private leader: Ballot;
   private readonly replies = new Map<NodeId, { ballot: Ballot; qc: boolean }>();
+  private previousReplies = new Map<NodeId, { ballot: Ballot; qc: boolean }>();
+  /** Ticks into the round at which a quorum of replies had arrived (null: not yet / never). */
+  private quorumAt: number | null = null;
+  private lastQuorumAt: number | null = null;
   private ticksLeft: number;
   private readonly quorum: number;
 
@@ -83,58 +87,76 @@ export class BallotLeaderElection {
 
   /**
    * The QC flag we tell others: that of the last finished round, unless the current round is
-   * half over and we still lack a quorum of replies. Replies take a round trip, far less than
-   * half a round, so by then the missing ones are not coming. Without this a leader cut off
-   * just after its round collected its replies is reported as quorum-connected for up to two
-   * more rounds, and taking over costs a round more (4 election timeouts instead of 3 in the
-   * quorum-loss scenario; see test/sim-scenarios.test.ts). A departure from the paper's BLE.
+   * half over, we still lack a quorum of replies, and in the last round the quorum had arrived
+   * before half time (so round trips are short and the missing replies are not coming). Without
+   * this a leader cut off just after its round collected its replies is reported
+   * quorum-connected for up to two more rounds, and taking over costs a round more (4 election
+   * timeouts instead of 3 in the quorum-loss scenario; test/sim-scenarios.test.ts). Where round
+   * trips take more than half a round the paper's rule applies unchanged, or healthy leaders
+   * would be deposed. A departure from the paper's BLE.
    */
   private reportedQc(): boolean {
     const elapsed = this.config.electionTicks - this.ticksLeft;
-    if (2 * elapsed >= this.config.electionTicks && this.replies.size + 1 < this.quorum) return false;
+    const half = this.config.electionTicks / 2;
+    if (this.qc && this.lastQuorumAt !== null && this.lastQuorumAt < half
+      && elapsed >= half && this.replies.size + 1 < this.quorum) return false;
     return this.qc;
   }
 
   onReply(from: NodeId, m: HeartbeatReply): void {
     // Late replies belong to a finished round and say nothing about this one.
-    if (m.round === this.round) this.replies.set(from, { ballot: m.ballot, qc: m.qc });
+    if (m.round !== this.round) return;
+    this.replies.set(from, { ballot: m.ballot, qc: m.qc });
+    if (this.quorumAt === null && this.replies.size + 1 >= this.quorum) {
+      this.quorumAt = this.config.electionTicks - this.ticksLeft;
+    }
   }
 
   private startRound(send: BleSend): void {
     this.round++;
+    this.previousReplies = new Map(this.replies);
     this.replies.clear();
+    this.lastQuorumAt = this.quorumAt;
+    this.quorumAt = null;
     this.ticksLeft = this.config.electionTicks;
     for (const p of this.config.peers) send(p, { kind: 'heartbeat-request', round: this.round });
+  }
+
+  /**
+   * Is the leader alive? Our own ballot is, if Sequence Paxos leads it. Another node's is if
+   * that node answered this round as quorum-connected — whatever ballot its reply carries: a
+   * reply can cross the Prepare that taught us the leader's new ballot, and who sent it is what
+   * matters. One lost reply is forgiven if the leader answered the previous round as
+   * quorum-connected and has not since said it is not: otherwise a single lost heartbeat
+   * deposes a healthy leader (a silent leader costs one round more to replace).
+   */
+  private leaderAlive(paxos: PaxosView): boolean {
+    const l = this.leader;
+    if (isBottom(l)) return false;
+    if (l.pid === this.config.id) return ballotEq(paxos.leading, l);
+    const now = this.replies.get(l.pid);
+    if (now) return now.qc;
+    return this.previousReplies.get(l.pid)?.qc === true;
   }
 
   private endRound(paxos: PaxosView): Ballot | null {
     // BUG-10: Sequence Paxos may have promised a ballot this election never saw win (it came
     // in a Prepare). Follow it, so that a dead promised leader is replaced by a higher ballot.
     if (ballotGt(paxos.promised, this.leader)) this.leader = paxos.promised;
-    // The leader ballot is ours but Sequence Paxos is not leading it: we crashed and restarted
-    // (or lost the leadership some other way). That ballot is dead for good; run a new one.
-    if (this.leader.pid === this.config.id && !ballotEq(paxos.leading, this.leader)) {
-      this.raiseAbove(this.leader, paxos.promised);
-      this.leader = BOTTOM;
-    }
     if (this.replies.size + 1 < this.quorum) {
+      // Not a candidate, and no reason to raise our ballot: nobody would hear it.
       this.qc = false;
       return null;
     }
     this.qc = true;
-    // The leader is alive if it answered this round and is itself quorum-connected. Its reply
-    // may still carry the ballot it had before it raised it (a reply crosses the Prepare that
-    // taught us the new ballot); who sent it is what matters, or we would depose a fresh leader.
-    const leaderAlive = !isBottom(this.leader) && (this.leader.pid === this.config.id
-      ? ballotEq(paxos.leading, this.leader)
-      : this.replies.get(this.leader.pid)?.qc === true);
     let top = this.topCandidate();
-    if (leaderAlive) {
+    if (this.leaderAlive(paxos)) {
       top = maxBallot(top, this.leader);
-    } else if (ballotLt(top, this.leader)) {
-      // The leader is silent or no longer quorum-connected: stand as a candidate right away.
-      // If another quorum-connected node does the same, the higher ballot wins its Prepare and
-      // the other follows it at the end of the next round.
+    } else if (!ballotGt(top, this.leader)) {
+      // The leader is silent, no longer quorum-connected, or it is our own ballot from before a
+      // restart (that ballot is dead for good: BUG-9). Stand as a candidate right away; if
+      // another quorum-connected node does the same, the higher ballot wins its Prepare and the
+      // other follows it at the end of the next round.
       this.raiseAbove(this.leader, paxos.promised);
       this.leader = BOTTOM;
       top = this.topCandidate();

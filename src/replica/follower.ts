@@ -93,9 +93,10 @@ export function onAcceptSync(sp: SequencePaxos, from: NodeId, m: AcceptSync): vo
   sp.raiseDecided(m.decidedIdx);
   sp.phase = 'accept';
   sp.expected = m.seq;
-  sp.early.clear();
   sp.cachedPromise = null;
   sp.send(from, { kind: 'accepted', n: m.n, acceptedIdx: sp.logLength });
+  // Stream messages of this session that overtook the AcceptSync.
+  drainEarly(sp, from);
 }
 
 type StreamCheck = 'next' | 'old' | 'gap';
@@ -113,7 +114,8 @@ export const MAX_EARLY_MESSAGES = 1024;
 
 /**
  * AcceptDecide and Decide form one ordered stream per (ballot, session). A message that arrives
- * ahead of its turn (the network reordered it) waits in `early` until the gap fills; a gap that
+ * ahead of its turn waits in `early` until the gap fills: the network reordered it, or it
+ * overtook the AcceptSync that opens its session (they often leave in the same step). A gap that
  * stays open for a whole resend period means something was lost, and the follower asks to be
  * prepared again (BUG-8: applying later messages would leave a hole; waiting forever stalls).
  */
@@ -124,25 +126,49 @@ function onStreamMessage(sp: SequencePaxos, from: NodeId, m: AcceptDecide | Deci
     else sp.send(from, { kind: 'prepare-req', n: sp.promised });
     return;
   }
-  // Only a follower synced in this ballot may take stream messages (BUG-4).
-  if (sp.role !== 'follower' || sp.phase !== 'accept') return;
-  const check = checkSeq(sp.expected, m.seq);
-  if (check === 'old') return;
-  if (check === 'gap') {
-    const sameSession = sp.expected !== null && m.seq.session === sp.expected.session;
-    if (sameSession && sp.early.size < MAX_EARLY_MESSAGES) {
-      sp.early.set(m.seq.counter, m);
+  // Only a follower synced in this ballot applies stream messages (BUG-4); one waiting for its
+  // AcceptSync may hold them.
+  if (sp.role !== 'follower' || (sp.phase !== 'accept' && sp.phase !== 'prepare')) return;
+  const current = sp.phase === 'accept' ? sp.expected : null;
+  if (current && m.seq.session === current.session) {
+    const check = checkSeq(current, m.seq);
+    if (check === 'old') return;
+    if (check === 'gap') {
+      holdEarly(sp, m);
       return;
     }
-    enterRecover(sp);
+    applyStreamMessage(sp, from, m);
+    drainEarly(sp, from);
     return;
   }
-  applyStreamMessage(sp, from, m);
-  // Drain whatever was waiting for this one.
+  // A session we have not been synced to yet: its AcceptSync should be on its way.
+  if (!current || m.seq.session > current.session) holdEarly(sp, m);
+}
+
+/** Keeps a message of one session (the newest seen) until its turn comes. */
+function holdEarly(sp: SequencePaxos, m: AcceptDecide | Decide): void {
+  if (sp.early.size > 0 && m.seq.session !== sp.earlySession) {
+    if (m.seq.session < sp.earlySession) return;
+    sp.early.clear();
+  }
+  if (sp.early.size >= MAX_EARLY_MESSAGES) return;
+  sp.earlySession = m.seq.session;
+  sp.early.set(m.seq.counter, m);
+}
+
+/** Applies the held messages that are next in the stream, in order. */
+export function drainEarly(sp: SequencePaxos, from: NodeId): void {
+  const e = sp.expected;
+  if (!e || sp.early.size === 0) return;
+  if (sp.earlySession !== e.session) {
+    if (sp.earlySession < e.session) sp.early.clear();
+    return;
+  }
   for (let next = sp.early.get(sp.expected!.counter + 1); next; next = sp.early.get(sp.expected!.counter + 1)) {
     sp.early.delete(next.seq.counter);
     applyStreamMessage(sp, from, next);
   }
+  for (const c of sp.early.keys()) if (c <= sp.expected!.counter) sp.early.delete(c);
 }
 
 function applyStreamMessage(sp: SequencePaxos, from: NodeId, m: AcceptDecide | Decide): void {
@@ -180,12 +206,14 @@ export function flush(sp: SequencePaxos): void {
 
 export function onResendTimer(sp: SequencePaxos): void {
   const leaderId = sp.promised.pid;
-  if (sp.phase === 'accept' && sp.early.size > 0) {
-    // The gap was already open at the previous resend tick: the missing message is lost.
-    if (sp.earlyAtLastResend) enterRecover(sp);
-    sp.earlyAtLastResend = sp.early.size > 0;
+  const e = sp.expected;
+  if (sp.phase === 'accept' && e && sp.early.size > 0 && sp.earlySession === e.session) {
+    // The same gap was already open at the previous resend tick: the missing message is lost.
+    const mark = `${e.session}:${e.counter}`;
+    if (sp.gapAtLastResend === mark) enterRecover(sp);
+    else sp.gapAtLastResend = mark;
   } else {
-    sp.earlyAtLastResend = false;
+    sp.gapAtLastResend = null;
   }
   if (sp.phase === 'prepare' && sp.cachedPromise && leaderId !== 0) sp.send(leaderId, sp.cachedPromise);
   else if (sp.phase === 'recover') {

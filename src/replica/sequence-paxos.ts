@@ -67,7 +67,10 @@ export class SequencePaxos {
   expected: SeqNum | null = null;
   /** Follower: stream messages of the current session that arrived ahead of their turn. */
   readonly early = new Map<number, AcceptDecide | Decide>();
-  earlyAtLastResend = false;
+  /** The session the messages in `early` belong to. */
+  earlySession = 0;
+  /** `session:counter` of a gap seen open at the last resend tick. */
+  gapAtLastResend: string | null = null;
   cachedPromise: PromiseMsg | null = null;
   /** Proposals to append (leader, Accept phase) or to forward (follower), flushed per step. */
   batch: Entry[] = [];
