@@ -207,9 +207,10 @@ export function flush(sp: SequencePaxos): void {
 export function onResendTimer(sp: SequencePaxos): void {
   const leaderId = sp.promised.pid;
   const e = sp.expected;
-  if (sp.phase === 'accept' && e && sp.early.size > 0 && sp.earlySession === e.session) {
-    // The same gap was already open at the previous resend tick: the missing message is lost.
-    const mark = `${e.session}:${e.counter}`;
+  if (sp.phase === 'accept' && e && sp.early.size > 0) {
+    // The same gap was already open at the previous resend tick: the missing message (in our
+    // session, or the AcceptSync of a newer one) is lost.
+    const mark = `${e.session}:${e.counter}:${sp.earlySession}`;
     if (sp.gapAtLastResend === mark) enterRecover(sp);
     else sp.gapAtLastResend = mark;
   } else {
