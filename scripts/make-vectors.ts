@@ -1,0 +1,59 @@
+/**
+ * Writes test/vectors/messages.json: one golden vector (name, decoded message, hex) per wire
+ * message shape. Run only when the protocol changes on purpose (and bump the version then):
+ *   npx tsx scripts/make-vectors.ts
+ * The test checks both directions; protocol.md's hex examples are these vectors.
+ */
+import { writeFileSync } from 'node:fs';
+import { encodeMessage, toHex } from '../src/wire/codec.js';
+import type { WireMessage } from '../src/wire/messages.js';
+
+const b = (n: number, priority: number, pid: number) => ({ n, priority, pid });
+const put = { kind: 'command' as const, command: { clientId: 'c1', seq: 3, op: { kind: 'put' as const, key: 'k', value: 'v1' } } };
+
+const vectors: [string, WireMessage][] = [
+  ['client-request get', { kind: 'client-request', requestId: 1, command: { clientId: 'c1', seq: 1, op: { kind: 'get', key: 'k' } } }],
+  ['client-request put', { kind: 'client-request', requestId: 2, command: { clientId: 'c1', seq: 2, op: { kind: 'put', key: 'k', value: 'v1' } } }],
+  ['client-request cas', { kind: 'client-request', requestId: 3, command: { clientId: 'c1', seq: 3, op: { kind: 'cas', key: 'k', expected: 'v1', value: 'v2' } } }],
+  ['client-request cas if absent', { kind: 'client-request', requestId: 4, command: { clientId: 'c1', seq: 4, op: { kind: 'cas', key: 'k', expected: null, value: 'v0' } } }],
+  ['client-request delete', { kind: 'client-request', requestId: 5, command: { clientId: 'c1', seq: 5, op: { kind: 'delete', key: 'k' } } }],
+  ['client-request utf-8 key', { kind: 'client-request', requestId: 6, command: { clientId: 'c1', seq: 6, op: { kind: 'put', key: 'é', value: '' } } }],
+  ['client-response value', { kind: 'client-response', requestId: 1, status: 'result', result: { kind: 'value', value: 'v1' } }],
+  ['client-response not-found', { kind: 'client-response', requestId: 1, status: 'result', result: { kind: 'not-found' } }],
+  ['client-response ok', { kind: 'client-response', requestId: 2, status: 'result', result: { kind: 'ok' } }],
+  ['client-response mismatch', { kind: 'client-response', requestId: 3, status: 'result', result: { kind: 'mismatch', current: 'v9' } }],
+  ['client-response mismatch absent', { kind: 'client-response', requestId: 3, status: 'result', result: { kind: 'mismatch', current: null } }],
+  ['client-response deleted', { kind: 'client-response', requestId: 5, status: 'result', result: { kind: 'deleted', existed: true } }],
+  ['client-response session-expired', { kind: 'client-response', requestId: 7, status: 'result', result: { kind: 'session-expired' } }],
+  ['client-response unknown', { kind: 'client-response', requestId: 8, status: 'unknown', reason: 'timeout' }],
+  ['client-response rejected', { kind: 'client-response', requestId: 9, status: 'rejected', reason: 'key too long' }],
+  ['status-request', { kind: 'status-request', requestId: 10 }],
+  ['status-response', {
+    kind: 'status-response', requestId: 10, nodeId: 2, role: 'follower', phase: 'accept', leaderBallot: b(0, 0, 0),
+    electedBallot: b(3, 0, 1), quorumConnected: true, promised: b(3, 0, 1), acceptedRnd: b(3, 0, 1),
+    logLength: 42, decidedIdx: 41, appliedIdx: 41, fsync: true, peers: [{ id: 1, connected: true }, { id: 3, connected: false }],
+  }],
+  ['log-request', { kind: 'log-request', requestId: 11, from: 40, count: 2 }],
+  ['log-response', { kind: 'log-response', requestId: 11, from: 40, decidedIdx: 41, logLength: 42, entries: [put, { kind: 'expire-sessions', idleBefore: 7 }] }],
+  ['error', { kind: 'error', code: 'unknown-type', message: 'unknown message type 0x5a' }],
+  ['peer-hello', { kind: 'peer-hello', nodeId: 3, clusterId: 'local' }],
+  ['check-in', { kind: 'check-in', node: { id: 3, host: '127.0.0.1', peerPort: 7103, clientPort: 7203 } }],
+  ['boot', { kind: 'boot', clusterId: 'local', nodes: [{ id: 1, host: '127.0.0.1', peerPort: 7101, clientPort: 7201 }, { id: 3, host: '127.0.0.1', peerPort: 7103, clientPort: 7203 }] }],
+  ['boot-ready', { kind: 'boot-ready', nodeId: 3 }],
+  ['heartbeat-request', { kind: 'heartbeat-request', round: 9 }],
+  ['heartbeat-reply', { kind: 'heartbeat-reply', round: 9, ballot: b(3, 0, 2), qc: true }],
+  ['prepare', { kind: 'prepare', n: b(4, 0, 1), decidedIdx: 41, acceptedRnd: b(3, 0, 1), acceptedIdx: 42 }],
+  ['promise without sync', { kind: 'promise', n: b(4, 0, 1), acceptedRnd: b(3, 0, 1), decidedIdx: 41, acceptedIdx: 42, sync: null }],
+  ['promise with sync', { kind: 'promise', n: b(4, 0, 1), acceptedRnd: b(3, 0, 2), decidedIdx: 41, acceptedIdx: 43, sync: { syncIdx: 42, suffix: [put] } }],
+  ['accept-sync', { kind: 'accept-sync', n: b(4, 0, 1), seq: { session: 1, counter: 1 }, decidedIdx: 41, sync: { syncIdx: 41, suffix: [put] } }],
+  ['accept-decide', { kind: 'accept-decide', n: b(4, 0, 1), seq: { session: 1, counter: 2 }, decidedIdx: 42, entries: [put] }],
+  ['accepted', { kind: 'accepted', n: b(4, 0, 1), acceptedIdx: 43 }],
+  ['decide', { kind: 'decide', n: b(4, 0, 1), seq: { session: 1, counter: 3 }, decidedIdx: 43 }],
+  ['not-accepted', { kind: 'not-accepted', n: b(5, 0, 3) }],
+  ['prepare-req', { kind: 'prepare-req', n: b(4, 0, 1) }],
+  ['proposal-forward', { kind: 'proposal-forward', entries: [put] }],
+];
+
+const out = vectors.map(([name, message]) => ({ name, hex: toHex(encodeMessage(message)), message }));
+writeFileSync(new URL('../test/vectors/messages.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
+console.log(`wrote ${out.length} vectors`);
