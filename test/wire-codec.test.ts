@@ -88,6 +88,11 @@ describe('wire codec', function () {
     expect(e.message).to.match(/malformed client-request: command\.value at byte \d+/);
   });
 
+  it('a string that begins with U+FEFF comes back intact', () => {
+    const m: WireMessage = { kind: 'client-request', requestId: 1, command: { clientId: 'c', seq: 1, op: { kind: 'put', key: '\uFEFFk', value: '\uFEFF' } } };
+    expect(decodeMessage(encodeMessage(m))).to.deep.equal(m);
+  });
+
   it('refuses invalid UTF-8 in a string', () => {
     // client-request: requestId 1, clientId of 1 byte 0xff
     const b = Uint8Array.from([1, MESSAGE_TYPE['client-request'], 0, 0, 0, 1, 0, 0, 0, 1, 0xff]);

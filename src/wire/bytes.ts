@@ -13,7 +13,8 @@ export class DecodeError extends Error {
 }
 
 const utf8 = new TextEncoder();
-const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a string may begin with U+FEFF and must come back intact.
+const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Integers above this are not exact in a JS number; u64 fields refuse them. */
 export const MAX_SAFE_U64 = Number.MAX_SAFE_INTEGER;
