@@ -11,7 +11,7 @@ import type { Entry } from '../src/replica/entry.js';
 import { applyStorageOps, emptyState, type PersistentState, type StorageOp } from '../src/replica/storage.js';
 import { countingFs, nodeFs, type StorageFile, type StorageFs } from '../src/storage/fs-layer.js';
 import { WAL_HEADER_BYTES } from '../src/storage/wal-format.js';
-import { WAL_FILE, WalFailedError, openWal, readWalState, type StorageEvent } from '../src/storage/wal.js';
+import { WAL_FILE, WalFailedError, WalMissingError, openWal, readWalState, type StorageEvent } from '../src/storage/wal.js';
 
 const put = (seq: number, value = `v${seq}`): Entry =>
   ({ kind: 'command', command: { clientId: 'c1', seq, op: { kind: 'put', key: `k${seq % 7}`, value } } });
@@ -90,6 +90,16 @@ describe('storage: write-ahead log', () => {
     await again.wal.close();
   });
 
+  it('mustExist: a missing log is refused, not created', async () => {
+    const dir = join(root, 'node');
+    const err = await openWal(dir, { mustExist: true }).then(() => null, (e: unknown) => e);
+    expect(err).to.be.instanceOf(WalMissingError);
+    expect((err as Error).message).to.include(`${join(dir, WAL_FILE)}: no write-ahead log`);
+    expect(existsSync(join(dir, WAL_FILE))).to.equal(false);
+    await (await openWal(dir)).wal.close();
+    await (await openWal(dir, { mustExist: true })).wal.close();
+  });
+
   it('round-trips a batch of every operation kind through close and reopen', async () => {
     const batches: StorageOp[][] = [
       [{ kind: 'set-promise', ballot: { n: 1, priority: 0, pid: 2 } }],
@@ -147,8 +157,7 @@ describe('storage: write-ahead log', () => {
     const { wal } = await openWal(root, { fs });
     const done: string[] = [];
     const first = wal.write([append(1)]).then(() => done.push('a'));
-    await turn();
-    await turn();
+    for (let k = 0; k < 1000 && g.waiting === 0; k++) await turn(); // the write runs on the thread pool
     expect(g.waiting).to.equal(1);
     const later: Promise<unknown>[] = [];
     for (let i = 2; i <= 4; i++) {

@@ -35,6 +35,11 @@ export interface WalOptions {
    * safety with them. Order is kept either way. For benchmarks and throwaway clusters only.
    */
   readonly fsync?: boolean;
+  /**
+   * Refuse to create a log: a node that has bootstrapped (its metadata exists) must find its
+   * log, or it would start with no promises and could vote twice. Default false.
+   */
+  readonly mustExist?: boolean;
   /** The file-system layer; tests inject one that counts or fails. */
   readonly fs?: StorageFs;
   /** Notable events (creation, recovery, a cut torn tail, fsync off, failure). */
@@ -72,6 +77,15 @@ export class WalFailedError extends Error {
   }
 }
 
+/** `mustExist` was set and there is no log. */
+export class WalMissingError extends Error {
+  constructor(readonly file: string) {
+    super(`${file}: no write-ahead log, but this node has run before: refusing to start with an empty state `
+      + '(it would have forgotten its promises and accepted entries, and could vote twice)');
+    this.name = 'WalMissingError';
+  }
+}
+
 interface Queued {
   /** A whole record, or null for an empty batch (it only waits). */
   readonly record: Uint8Array | null;
@@ -96,6 +110,7 @@ export async function openWal(dir: string, options: WalOptions = {}): Promise<Op
   if (madeDir !== undefined) await fs.syncDir(dirname(madeDir));
   const created = !(await fs.exists(path));
   if (created) {
+    if (options.mustExist === true) throw new WalMissingError(path);
     await createEmptyWal(fs, dir, path);
     log({ kind: 'wal-created', file: path });
   }
