@@ -6,7 +6,8 @@
  * and an fsync, so batches/s grows with W while fsyncs/s stays near what the disk allows.
  * Prints a table; asserts nothing. BENCH_DIR=<dir> measures another file system (the default
  * is the OS temp directory, which may be a tmpfs where fsync costs nothing); BENCH_MS=<ms>
- * sets the time per row (default 1000).
+ * sets the time per row (default 1000). Last, the time to recover (reopen) a log of
+ * BENCH_RECOVER one-entry batches (default 100,000).
  */
 import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,6 +72,24 @@ for (const row of rows) {
     (fsyncs > 0 ? (batches / fsyncs).toFixed(1) : '—').padStart(14), (mb / s).toFixed(1).padStart(9),
   ].join('  '));
   rmSync(dir, { recursive: true, force: true });
+}
+
+// Recovery: reopen a log of RECOVER_N one-entry batches (written with fsync off to be quick).
+const RECOVER_N = Number(process.env.BENCH_RECOVER ?? 100_000);
+{
+  const dir = join(root, 'recover');
+  const { wal } = await openWal(dir, { fsync: false });
+  for (let n = 0; n < RECOVER_N; n++) {
+    void wal.write([...batchOf(1, n), { kind: 'set-decided-idx', idx: n }]);
+    if (n % 1000 === 999) await new Promise(resolve => setImmediate(resolve));
+  }
+  await wal.close();
+  const t0 = performance.now();
+  const { wal: again, recovery } = await openWal(dir);
+  const ms = performance.now() - t0;
+  await again.close();
+  console.log(`recovery: ${recovery.records} records, ${(recovery.bytes / 1e6).toFixed(1)} MB in ${ms.toFixed(0)} ms `
+    + `(${(recovery.records / ms * 1000).toFixed(0)} records/s)`);
 }
 console.log(`note: ${FSYNC_OFF_WARNING}`);
 rmSync(root, { recursive: true, force: true });
