@@ -95,7 +95,7 @@ describe('storage: write-ahead log', () => {
     const err = await openWal(dir, { mustExist: true }).then(() => null, (e: unknown) => e);
     expect(err).to.be.instanceOf(WalMissingError);
     expect((err as Error).message).to.include(`${join(dir, WAL_FILE)}: no write-ahead log`);
-    expect(existsSync(join(dir, WAL_FILE))).to.equal(false);
+    expect(existsSync(dir)).to.equal(false);
     await (await openWal(dir)).wal.close();
     await (await openWal(dir, { mustExist: true })).wal.close();
   });

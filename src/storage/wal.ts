@@ -105,12 +105,12 @@ export async function openWal(dir: string, options: WalOptions = {}): Promise<Op
   const fs = options.fs ?? nodeFs;
   const log = options.log ?? (() => {});
   const path = join(dir, WAL_FILE);
+  const created = !(await fs.exists(path));
+  if (created && options.mustExist === true) throw new WalMissingError(path);
   const madeDir = await fs.mkdirs(dir);
   // A directory we created is itself a new name in its parent.
   if (madeDir !== undefined) await fs.syncDir(dirname(madeDir));
-  const created = !(await fs.exists(path));
   if (created) {
-    if (options.mustExist === true) throw new WalMissingError(path);
     await createEmptyWal(fs, dir, path);
     log({ kind: 'wal-created', file: path });
   }
