@@ -50,18 +50,22 @@ function hookedFs(hooks: {
 /** A gate the test opens: every datasync waits at it. */
 function gate() {
   let open: () => void = () => {};
-  let promise = new Promise<void>(r => { open = r; });
+  const promise = new Promise<void>(r => { open = r; });
   let waiting = 0;
+  let arrived: () => void = () => {};
+  const reached = new Promise<void>(r => { arrived = r; });
   return {
     get waiting() { return waiting; },
+    /** Resolves when the first datasync waits at the gate. */
+    reached,
     async pass(real: () => Promise<void>) {
       waiting++;
+      arrived();
       await promise;
       waiting--;
       return real();
     },
     release() { open(); },
-    close() { promise = new Promise<void>(r => { open = r; }); },
   };
 }
 
@@ -157,7 +161,7 @@ describe('storage: write-ahead log', () => {
     const { wal } = await openWal(root, { fs });
     const done: string[] = [];
     const first = wal.write([append(1)]).then(() => done.push('a'));
-    for (let k = 0; k < 1000 && g.waiting === 0; k++) await turn(); // the write runs on the thread pool
+    await g.reached; // the write runs on the thread pool: no number of turns is sure to be enough
     expect(g.waiting).to.equal(1);
     const later: Promise<unknown>[] = [];
     for (let i = 2; i <= 4; i++) {
