@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+/**
+ * kvnode — one node of a kvsh cluster.
+ *
+ *   kvnode --config cluster.config.json --id N [--fsync on|off] [--data-dir DIR] [--log json|text]
+ *
+ * Exit status: 0 after SIGTERM / SIGINT (clean stop), 1 when the node had to stop (WAL failure,
+ * broken invariant, corrupt log), 2 on a usage or config error.
+ */
+import { dirname, resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { ConfigError, loadClusterConfig, nodeById } from '../src/node/config.js';
+import { KvNode } from '../src/node/kv-node.js';
+import { createLogger, defaultLogFormat, type LogFormat } from '../src/node/logger.js';
+
+const EXIT = { clean: 0, fatal: 1, usage: 2 } as const;
+
+const program = new Command()
+  .name('kvnode')
+  .description('Run one node of a kvsh cluster.')
+  .option('--config <file>', 'cluster config', 'cluster.config.json')
+  .requiredOption('--id <n>', 'this node\'s id in the config', (v: string) => {
+    const x = Number(v);
+    if (!Number.isInteger(x) || x < 1) throw new InvalidArgumentError(`--id must be a node id (a whole number ≥ 1), got "${v}"`);
+    return x;
+  })
+  .option('--fsync <on|off>', 'override the config\'s fsync policy; off is UNSAFE (acknowledged writes can be lost in a crash)', (v: string) => {
+    if (v !== 'on' && v !== 'off') throw new InvalidArgumentError(`--fsync must be on or off, got "${v}"`);
+    return v;
+  })
+  .option('--data-dir <dir>', 'override <dataDir>/node-<id> from the config')
+  .option('--log <format>', 'json or text (default: text on a terminal, json otherwise)', (v: string) => {
+    if (v !== 'json' && v !== 'text') throw new InvalidArgumentError(`--log must be json or text, got "${v}"`);
+    return v;
+  })
+  .option('--exit-on-stdin-close', 'stop when standard input closes (a cluster manager that dies takes its nodes along)')
+  .addHelpText('after', '\nExit status: 0 clean stop (SIGTERM/SIGINT), 1 the node had to stop, 2 usage or config error.')
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+try {
+  program.parse();
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? EXIT.clean : EXIT.usage);
+  throw e;
+}
+
+const opts = program.opts<{ config: string; id: number; fsync?: 'on' | 'off'; dataDir?: string; log?: LogFormat; exitOnStdinClose?: boolean }>();
+
+let node: KvNode;
+try {
+  const config = loadClusterConfig(opts.config);
+  nodeById(config, opts.id);
+  const logger = createLogger({ node: opts.id, format: opts.log ?? defaultLogFormat() });
+  node = new KvNode({
+    config,
+    configDir: dirname(resolve(opts.config)),
+    id: opts.id,
+    fsync: opts.fsync === undefined ? undefined : opts.fsync === 'on',
+    dataDir: opts.dataDir,
+    logger,
+    onFatal: (err) => {
+      process.stderr.write(`kvnode ${opts.id}: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(EXIT.fatal);
+    },
+  });
+} catch (e) {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`kvnode: ${e.message}\n`);
+    process.exit(EXIT.usage);
+  }
+  throw e;
+}
+
+let stopping = false;
+const stop = (why: string): void => {
+  if (stopping) return;
+  stopping = true;
+  process.stderr.write(`kvnode ${opts.id}: stopping (${why})\n`);
+  void node.stop().then(() => process.exit(EXIT.clean), () => process.exit(EXIT.fatal));
+};
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));
+if (opts.exitOnStdinClose) {
+  process.stdin.on('end', () => stop('standard input closed'));
+  process.stdin.on('error', () => stop('standard input failed'));
+  process.stdin.resume();
+}
+
+try {
+  await node.start();
+} catch (e) {
+  process.stderr.write(`kvnode ${opts.id}: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(EXIT.fatal);
+}

@@ -1,0 +1,188 @@
+/**
+ * Bootstrap: how the first nodes of a cluster learn the node table, once.
+ *
+ * The bootstrap server (the node `bootstrap` in the config) counts check-ins, itself
+ * included. When `bootThreshold` distinct nodes have checked in, it boots: it persists the
+ * table and sends boot to every node that checked in; later check-ins get boot at once. A node
+ * persists the table it was sent, answers boot-ready and starts the replica. After a restart a
+ * node finds its table on disk and never needs the bootstrap server again; a booted node (any
+ * node, not only the server) answers a check-in with its table.
+ *
+ * The table is the server's configured node list: membership is fixed, and the threshold only
+ * says how many nodes must be alive before the cluster starts.
+ */
+import { connect } from 'node:net';
+import { z } from 'zod';
+import type { NodeId } from '../replica/ballot.js';
+import type { Boot, NodeAddress, WireMessage } from '../wire/messages.js';
+import { FramedSocket } from './framed-socket.js';
+import type { Logger } from './logger.js';
+
+/** What a node persists once it has booted (meta.json in its data directory). */
+export interface NodeMeta {
+  readonly clusterId: string;
+  readonly nodes: readonly NodeAddress[];
+}
+
+const addressSchema = z.object({
+  id: z.number().int().min(1),
+  host: z.string().min(1),
+  peerPort: z.number().int().min(1).max(65535),
+  clientPort: z.number().int().min(1).max(65535),
+}).strict();
+
+const nodeMetaSchema = z.object({ clusterId: z.string().min(1), nodes: z.array(addressSchema).min(1) }).strict();
+
+export function parseNodeMeta(json: unknown): NodeMeta {
+  return nodeMetaSchema.parse(json);
+}
+
+/** Why a boot message cannot be used by node `self`, or null if it can. */
+export function bootProblem(boot: Boot, self: NodeId, clusterId: string): string | null {
+  if (boot.clusterId !== clusterId) return `boot is for cluster "${boot.clusterId}", this node belongs to "${clusterId}"`;
+  if (!boot.nodes.some((n) => n.id === self)) return `boot's node table (${boot.nodes.map((n) => n.id).join(', ')}) does not include node ${self}`;
+  if (new Set(boot.nodes.map((n) => n.id)).size !== boot.nodes.length) return 'boot\'s node table has duplicate ids';
+  return null;
+}
+
+/** The bootstrap server's side: counts check-ins until the threshold, then boots. */
+export class BootstrapServer {
+  private readonly checkedIn = new Set<NodeId>();
+  private readonly waiting = new Set<FramedSocket>();
+  private booted = false;
+
+  constructor(
+    private readonly self: NodeId,
+    private readonly threshold: number,
+    private readonly table: NodeMeta,
+    private readonly logger: Logger,
+    /** Persists the table and starts this node's replica; resolves when the table is durable. */
+    private readonly bootSelf: (meta: NodeMeta) => Promise<void>,
+  ) {
+    this.checkedIn.add(self);
+  }
+
+  /** Call once the server is listening: with a threshold of 1 it boots at once. */
+  start(): void {
+    this.logger.info('bootstrap-waiting', { checkedIn: this.checkedIn.size, threshold: this.threshold });
+    void this.maybeBoot();
+  }
+
+  checkIn(conn: FramedSocket, node: NodeAddress): void {
+    if (!this.checkedIn.has(node.id)) {
+      this.checkedIn.add(node.id);
+      this.logger.info('checked-in', { peer: node.id, checkedIn: this.checkedIn.size, threshold: this.threshold });
+    }
+    if (this.booted) {
+      conn.send(bootMessage(this.table));
+      return;
+    }
+    this.waiting.add(conn);
+    void this.maybeBoot();
+  }
+
+  forget(conn: FramedSocket): void {
+    this.waiting.delete(conn);
+  }
+
+  private async maybeBoot(): Promise<void> {
+    if (this.booted || this.checkedIn.size < this.threshold) return;
+    this.booted = true;
+    // Persist our own table before telling anyone: a bootstrap server that crashed after
+    // sending boot must come back with the same table.
+    await this.bootSelf(this.table);
+    const boot = bootMessage(this.table);
+    for (const conn of this.waiting) conn.send(boot);
+    this.waiting.clear();
+  }
+}
+
+export function bootMessage(meta: NodeMeta): Boot {
+  return { kind: 'boot', clusterId: meta.clusterId, nodes: meta.nodes };
+}
+
+export interface CheckInOptions {
+  readonly self: NodeAddress;
+  readonly clusterId: string;
+  readonly server: { readonly host: string; readonly port: number };
+  readonly logger: Logger;
+  /** Check-in resend period while connected, and the re-dial pause. */
+  readonly retryMs?: number;
+}
+
+/**
+ * A node with no table: dial the bootstrap server, check in until boot arrives, and resolve
+ * with it. `ack` sends boot-ready once the caller has persisted the table. Keeps trying (with
+ * a log line per failure, not per retry) until `cancel` is called.
+ */
+export function checkInUntilBooted(options: CheckInOptions): {
+  readonly boot: Promise<Boot>;
+  ack(): void;
+  cancel(): void;
+} {
+  const retryMs = options.retryMs ?? 250;
+  let cancelled = false;
+  let conn: FramedSocket | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let loggedFailure = false;
+  let resolveBoot!: (b: Boot) => void;
+  const boot = new Promise<Boot>((r) => { resolveBoot = r; });
+  let received: Boot | null = null;
+
+  const attempt = (): void => {
+    timer = null;
+    if (cancelled || received) return;
+    const socket = connect({ host: options.server.host, port: options.server.port });
+    const framed: FramedSocket = new FramedSocket(socket, {
+      onMessage: (m: WireMessage) => {
+        if (m.kind === 'boot') {
+          const problem = bootProblem(m, options.self.id, options.clusterId);
+          if (problem) {
+            options.logger.error('boot-refused', { error: problem });
+            return;
+          }
+          if (!received) {
+            received = m;
+            resolveBoot(m);
+          }
+        } else if (m.kind === 'error') {
+          options.logger.warn('bootstrap-error', { code: m.code, error: m.message });
+        }
+      },
+      onClose: (reason) => {
+        if (conn === framed) conn = null;
+        if (!received && !cancelled) {
+          if (!loggedFailure) options.logger.warn('bootstrap-unreachable', { server: `${options.server.host}:${options.server.port}`, reason });
+          loggedFailure = true;
+          timer = setTimeout(attempt, retryMs);
+        }
+      },
+      onBadInput: (b) => options.logger.warn('bad-input', { port: 'bootstrap', code: b.code, error: b.message }),
+    });
+    conn = framed;
+    socket.once('connect', () => {
+      loggedFailure = false;
+      const resend = (): void => {
+        if (cancelled || received || conn !== framed || !framed.isOpen) return;
+        framed.send({ kind: 'check-in', node: options.self });
+        timer = setTimeout(resend, retryMs * 4);
+      };
+      framed.send({ kind: 'peer-hello', nodeId: options.self.id, clusterId: options.clusterId });
+      resend();
+    });
+  };
+  attempt();
+  return {
+    boot,
+    ack: () => {
+      conn?.send({ kind: 'boot-ready', nodeId: options.self.id });
+      const c = conn;
+      setTimeout(() => c?.destroy('booted'), 100).unref();
+    },
+    cancel: () => {
+      cancelled = true;
+      if (timer) clearTimeout(timer);
+      conn?.destroy('cancelled');
+    },
+  };
+}

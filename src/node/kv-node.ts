@@ -1,0 +1,297 @@
+/**
+ * A kvnode: the replica core (src/replica) run over real TCP and a real write-ahead log.
+ *
+ *   peer port   — peer links (peer-links.ts) and bootstrap check-ins (bootstrap.ts)
+ *   client port — client requests and operator queries (client-server.ts)
+ *   data dir    — meta.json (the node table, once booted) and the WAL (src/storage)
+ *
+ * Start-up: listen on both ports; if meta.json exists, recover from the WAL and run. Otherwise
+ * take part in bootstrap (run the server, or check in with it), persist the table, then run.
+ */
+import { mkdir } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { NodeId } from '../replica/ballot.js';
+import { compareBallots } from '../replica/ballot.js';
+import type { Command } from '../replica/entry.js';
+import { Replica } from '../replica/replica.js';
+import type { Ready, ReplicaStatus } from '../replica/types.js';
+import { openWal, readMeta, writeMeta, type StorageEvent, type Wal } from '../storage/index.js';
+import { FSYNC_OFF_WARNING } from '../storage/wal.js';
+import { isPeerMessage } from '../wire/codec.js';
+import type { NodeAddress, WireMessage } from '../wire/messages.js';
+import { BootstrapServer, bootMessage, checkInUntilBooted, parseNodeMeta, type NodeMeta } from './bootstrap.js';
+import { ClientServer } from './client-server.js';
+import { nodeById, type ClusterConfig } from './config.js';
+import { FramedSocket } from './framed-socket.js';
+import type { Logger } from './logger.js';
+import { PeerLinks } from './peer-links.js';
+import { ReplicaDriver } from './replica-driver.js';
+
+export interface KvNodeOptions {
+  readonly config: ClusterConfig;
+  /** Directory the config's relative `dataDir` is resolved against (the config file's). */
+  readonly configDir: string;
+  readonly id: NodeId;
+  /** Overrides the config's fsync policy. */
+  readonly fsync?: boolean;
+  /** Overrides `<dataDir>/node-<id>`. */
+  readonly dataDir?: string;
+  readonly logger: Logger;
+  /** The node cannot go on (WAL failure, broken invariant): the caller must exit. */
+  readonly onFatal: (err: unknown) => void;
+}
+
+export function nodeDataDir(config: ClusterConfig, configDir: string, id: NodeId): string {
+  return join(resolve(configDir, config.dataDir), `node-${id}`);
+}
+
+export class KvNode {
+  readonly id: NodeId;
+  readonly dataDir: string;
+  readonly fsync: boolean;
+  private readonly self: NodeAddress;
+  private readonly logger: Logger;
+  private readonly peerServer: Server;
+  private readonly clientServer: ClientServer;
+  private readonly accepted = new Set<FramedSocket>();
+  private meta: NodeMeta | null = null;
+  private links: PeerLinks | null = null;
+  private driver: ReplicaDriver | null = null;
+  private wal: Wal | null = null;
+  private bootstrapServer: BootstrapServer | null = null;
+  private cancelCheckIn: (() => void) | null = null;
+  private lastStatus: ReplicaStatus | null = null;
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly options: KvNodeOptions) {
+    const { config, id } = options;
+    const n = nodeById(config, id);
+    this.id = id;
+    this.self = { id, host: n.host, peerPort: n.peerPort, clientPort: n.clientPort };
+    this.logger = options.logger;
+    this.fsync = options.fsync ?? config.fsync;
+    this.dataDir = options.dataDir ?? nodeDataDir(config, options.configDir, id);
+    this.peerServer = createServer((s) => this.acceptPeer(s));
+    this.clientServer = new ClientServer({
+      nodeId: id,
+      fsync: this.fsync,
+      replicaStatus: () => this.driver?.status() ?? null,
+      peers: () => this.links?.status() ?? [],
+      log: () => this.driver?.log ?? [],
+      submit: (command: Command) => this.driver?.push({ kind: 'request', command }),
+    }, this.logger, config.timing.requestTimeoutMs);
+  }
+
+  /** Listens, then recovers or bootstraps. Resolves once both ports listen. */
+  async start(): Promise<void> {
+    const { config } = this.options;
+    if (!this.fsync) this.logger.warn('fsync-off', { warning: FSYNC_OFF_WARNING });
+    await mkdir(this.dataDir, { recursive: true });
+    this.meta = await readMeta(this.dataDir, parseNodeMeta);
+    await listen(this.peerServer, this.self.host, this.self.peerPort);
+    await this.clientServer.listen(this.self.host, this.self.clientPort);
+    this.logger.info('listening', {
+      host: this.self.host, peerPort: this.self.peerPort, clientPort: this.self.clientPort,
+      dataDir: this.dataDir, fsync: this.fsync ? 'on' : 'off (UNSAFE)',
+    });
+    if (this.meta) {
+      this.logger.info('rejoining', { clusterId: this.meta.clusterId, nodes: this.meta.nodes.map((n) => n.id).join(',') });
+      await this.run(this.meta, true);
+      return;
+    }
+    const table: NodeMeta = {
+      clusterId: config.clusterId,
+      nodes: config.nodes.map((n) => ({ id: n.id, host: n.host, peerPort: n.peerPort, clientPort: n.clientPort })),
+    };
+    if (config.bootstrap === this.id) {
+      this.bootstrapServer = new BootstrapServer(this.id, config.bootThreshold, table, this.logger, (meta) => this.boot(meta));
+      this.bootstrapServer.start();
+      return;
+    }
+    const server = nodeById(config, config.bootstrap);
+    const checkIn = checkInUntilBooted({
+      self: this.self, clusterId: config.clusterId, server: { host: server.host, port: server.peerPort }, logger: this.logger,
+    });
+    this.cancelCheckIn = checkIn.cancel;
+    this.logger.info('checking-in', { server: `${server.host}:${server.peerPort}` });
+    void checkIn.boot.then(async (boot) => {
+      if (this.stopping) return;
+      await this.boot({ clusterId: boot.clusterId, nodes: boot.nodes });
+      checkIn.ack();
+    }).catch((err: unknown) => this.options.onFatal(err));
+  }
+
+  /** Stops everything this node started; waits for the WAL to settle. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.logger.info('stopping');
+      this.cancelCheckIn?.();
+      this.driver?.stop();
+      this.links?.stop();
+      for (const c of this.accepted) c.destroy('node stopping');
+      await this.clientServer.close();
+      await new Promise<void>((r) => this.peerServer.close(() => r()));
+      await this.wal?.close().catch(() => {});
+    })();
+    return this.stopping;
+  }
+
+  /** First boot: the WAL is created before meta.json, so a node with a table always has a log. */
+  private async boot(meta: NodeMeta): Promise<void> {
+    if (this.meta) return;
+    // Create the log first: once meta.json exists a restart insists on finding the log (a
+    // node that lost it could vote twice). A crash in between leaves an empty log and no
+    // table, and the node simply checks in again.
+    await this.run(meta, false);
+    await writeMeta(this.dataDir, meta);
+    this.meta = meta;
+    this.logger.info('booted', { clusterId: meta.clusterId, nodes: meta.nodes.map((n) => n.id).join(',') });
+  }
+
+  private async run(meta: NodeMeta, mustExist: boolean): Promise<void> {
+    const { config } = this.options;
+    const { wal, state, recovery } = await openWal(this.dataDir, {
+      fsync: this.fsync, mustExist, log: (e) => this.logStorage(e),
+    });
+    this.wal = wal;
+    if (this.stopping) return;
+    this.logger.info('recovered', {
+      records: recovery.records, bytes: recovery.bytes, logLength: state.log.length, decidedIdx: state.decidedIdx,
+    });
+    const me = meta.nodes.find((n) => n.id === this.id);
+    if (!me) throw new Error(`node ${this.id} is not in its persisted node table`);
+    const replica = new Replica({
+      id: this.id,
+      nodes: meta.nodes.map((n) => n.id),
+      priority: config.nodes.find((n) => n.id === this.id)?.priority ?? 0,
+      electionTicks: config.timing.electionTicks,
+      resendTicks: config.timing.resendTicks,
+    }, state);
+    this.links = new PeerLinks({
+      self: this.id, clusterId: meta.clusterId, nodes: meta.nodes, logger: this.logger,
+      onMessage: (from, msg) => this.driver?.push({ kind: 'message', from, msg }),
+      onConnected: (peer) => this.driver?.push({ kind: 'reconnected', peer }),
+    });
+    this.driver = new ReplicaDriver(replica, wal, {
+      send: (to, msg) => this.links?.send(to, msg),
+      reply: (r) => this.clientServer.deliver(r),
+      released: (ready) => this.noteChanges(ready),
+      fatal: (err) => {
+        this.logger.error('fatal', { error: err instanceof Error ? err.message : String(err) });
+        this.options.onFatal(err);
+      },
+    });
+    this.driver.start(config.timing.tickMs);
+    this.links.start();
+  }
+
+  /** One log line per change of role or elected leader. */
+  private noteChanges(_ready: Ready): void {
+    const s = this.driver!.status();
+    const prev = this.lastStatus;
+    this.lastStatus = s;
+    if (!prev || compareBallots(prev.bleLeader, s.bleLeader) !== 0) {
+      this.logger.info('leader-change', { leader: s.bleLeader.pid, ballot: `${s.bleLeader.n}.${s.bleLeader.priority}.${s.bleLeader.pid}` });
+    }
+    if (prev && prev.role !== s.role) {
+      this.logger.info('role', { role: s.role, ballot: `${s.leaderBallot.n}.${s.leaderBallot.priority}.${s.leaderBallot.pid}` });
+    }
+  }
+
+  private logStorage(e: StorageEvent): void {
+    switch (e.kind) {
+      case 'wal-torn-tail-cut':
+        this.logger.warn('wal-torn-tail-cut', { file: e.file, offset: e.offset, droppedBytes: e.droppedBytes, problem: e.problem });
+        break;
+      case 'wal-failed': this.logger.error('wal-failed', { file: e.file, error: e.error }); break;
+      case 'wal-created': this.logger.info('wal-created', { file: e.file }); break;
+      default: break; // recovery is logged by run(); fsync-off by start()
+    }
+  }
+
+  /**
+   * An accepted peer-port connection: the first frame must be peer-hello for this cluster.
+   * What follows decides what it is: check-in (bootstrap) or peer messages (a peer link).
+   */
+  private acceptPeer(socket: Socket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    let hello: { nodeId: NodeId } | null = null;
+    const conn: FramedSocket = new FramedSocket(socket, {
+      onMessage: (m: WireMessage) => {
+        if (!hello) {
+          hello = this.checkHello(conn, m);
+          return;
+        }
+        this.afterHello(conn, hello.nodeId, m);
+      },
+      onClose: () => {
+        this.accepted.delete(conn);
+        this.bootstrapServer?.forget(conn);
+      },
+      onBadInput: (b) => this.logger.warn('bad-input', { port: 'peer', remote: conn.remote, code: b.code, error: b.message }),
+    });
+    this.accepted.add(conn);
+  }
+
+  private checkHello(conn: FramedSocket, m: WireMessage): { nodeId: NodeId } | null {
+    const reject = (code: 'unexpected-message' | 'wrong-cluster', message: string): null => {
+      this.logger.warn('bad-input', { port: 'peer', remote: conn.remote, code, error: message });
+      conn.fail(code, message);
+      return null;
+    };
+    if (m.kind !== 'peer-hello') return reject('unexpected-message', `the first frame on a peer connection must be peer-hello, not ${m.kind}`);
+    const clusterId = this.meta?.clusterId ?? this.options.config.clusterId;
+    if (m.clusterId !== clusterId) return reject('wrong-cluster', `this node belongs to cluster "${clusterId}", not "${m.clusterId}"`);
+    const known = (this.meta?.nodes ?? this.options.config.nodes).some((n) => n.id === m.nodeId);
+    if (!known || m.nodeId === this.id) return reject('unexpected-message', `node ${m.nodeId} is not a peer of node ${this.id}`);
+    return { nodeId: m.nodeId };
+  }
+
+  private afterHello(conn: FramedSocket, from: NodeId, m: WireMessage): void {
+    switch (m.kind) {
+      case 'check-in':
+        if (this.meta) conn.send(bootMessage(this.meta));
+        else if (this.bootstrapServer) this.bootstrapServer.checkIn(conn, m.node);
+        else conn.fail('unexpected-message', `node ${this.id} is not the bootstrap server and has not booted`);
+        return;
+      case 'boot-ready':
+        this.logger.info('boot-ready', { peer: m.nodeId });
+        return;
+      default:
+        break;
+    }
+    if (!isPeerMessage(m)) {
+      const message = `${m.kind} does not belong on the peer port`;
+      this.logger.warn('bad-input', { port: 'peer', remote: conn.remote, code: 'unexpected-message', error: message });
+      conn.fail('unexpected-message', message);
+      return;
+    }
+    if (!this.links || !this.driver) {
+      // Not booted yet: the peer re-dials with backoff.
+      conn.destroy('not booted yet');
+      return;
+    }
+    if (from > this.id) {
+      conn.fail('unexpected-message', `node ${from} must wait for node ${this.id} to dial it (the lower id dials)`);
+      return;
+    }
+    this.accepted.delete(conn);
+    this.links.adopt(from, conn);
+    // The first peer message arrived on the handshake handlers: deliver it like the rest.
+    this.driver.push({ kind: 'message', from, msg: m });
+  }
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

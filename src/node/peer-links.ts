@@ -1,0 +1,166 @@
+/**
+ * The links to the other nodes: one TCP connection per pair, carrying messages both ways.
+ *
+ * Who dials: the node with the lower id dials the higher one, so a pair never ends up with two
+ * connections racing each other. The dialler sends peer-hello first; the accepting side hands
+ * the connection over (`adopt`) once it has checked the hello.
+ *
+ * A new connection is a new session: whatever was in flight on the old one may be lost, so
+ * `onConnected` lets the replica ask to be prepared again (the `reconnected` input). Within a
+ * connection TCP keeps messages in order (FIFO). A message for a peer with no connection is
+ * dropped — the replica's resend timers cover loss, as they do in the simulator.
+ */
+import { connect } from 'node:net';
+import type { NodeId } from '../replica/ballot.js';
+import type { PeerMessage } from '../replica/messages.js';
+import { encodeMessage, isPeerMessage } from '../wire/codec.js';
+import type { NodeAddress, PeerLink, WireMessage } from '../wire/messages.js';
+import { FramedSocket, type FramedSocketHandlers } from './framed-socket.js';
+import type { Logger } from './logger.js';
+
+export interface PeerLinksOptions {
+  readonly self: NodeId;
+  readonly clusterId: string;
+  /** Every node of the cluster, this one included. */
+  readonly nodes: readonly NodeAddress[];
+  readonly logger: Logger;
+  readonly onMessage: (from: NodeId, msg: PeerMessage) => void;
+  readonly onConnected: (peer: NodeId) => void;
+  /** First and longest pause before re-dialling a peer, ms. */
+  readonly backoffMinMs?: number;
+  readonly backoffMaxMs?: number;
+}
+
+interface Link {
+  socket: FramedSocket | null;
+  /** Re-dial timer (dialling side only). */
+  timer: NodeJS.Timeout | null;
+  backoffMs: number;
+  /** Whether a peer-down was logged since the last peer-up (one line per change, not per retry). */
+  down: boolean;
+}
+
+export class PeerLinks {
+  private readonly links = new Map<NodeId, Link>();
+  private readonly addresses = new Map<NodeId, NodeAddress>();
+  private stopped = false;
+  private readonly backoffMinMs: number;
+  private readonly backoffMaxMs: number;
+
+  constructor(private readonly options: PeerLinksOptions) {
+    this.backoffMinMs = options.backoffMinMs ?? 50;
+    this.backoffMaxMs = options.backoffMaxMs ?? 1000;
+    for (const n of options.nodes) {
+      if (n.id === options.self) continue;
+      this.addresses.set(n.id, n);
+      this.links.set(n.id, { socket: null, timer: null, backoffMs: this.backoffMinMs, down: false });
+    }
+  }
+
+  start(): void {
+    for (const id of this.links.keys()) if (this.dials(id)) this.dial(id);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const link of this.links.values()) {
+      if (link.timer) clearTimeout(link.timer);
+      link.socket?.destroy('node stopping');
+    }
+  }
+
+  has(peer: NodeId): boolean {
+    return this.links.has(peer);
+  }
+
+  send(to: NodeId, msg: PeerMessage): void {
+    const socket = this.links.get(to)?.socket;
+    if (socket?.isOpen) socket.sendEncoded(encodeMessage(msg));
+  }
+
+  status(): PeerLink[] {
+    return [...this.links.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([id, l]) => ({ id, connected: l.socket?.isOpen === true }));
+  }
+
+  /**
+   * Takes over an accepted connection whose hello named `peer`. Replaces an older connection
+   * from the same peer: the peer restarted or re-dialled, and the old one is dead or about to be.
+   */
+  adopt(peer: NodeId, socket: FramedSocket): void {
+    const link = this.links.get(peer);
+    if (!link || this.stopped) {
+      socket.destroy(this.stopped ? 'node stopping' : `node ${peer} is not a peer`);
+      return;
+    }
+    if (link.socket && link.socket !== socket) link.socket.destroy('replaced by a new connection from the same peer');
+    socket.setHandlers(this.handlersFor(peer, socket));
+    this.up(peer, link, socket);
+  }
+
+  private dials(peer: NodeId): boolean {
+    return this.options.self < peer;
+  }
+
+  private dial(peer: NodeId): void {
+    const link = this.links.get(peer)!;
+    link.timer = null;
+    if (this.stopped) return;
+    const addr = this.addresses.get(peer)!;
+    const raw = connect({ host: addr.host, port: addr.peerPort });
+    const framed: FramedSocket = new FramedSocket(raw, {
+      onMessage: () => {},
+      onClose: (reason) => this.closed(peer, framed, reason),
+    });
+    raw.once('connect', () => {
+      if (this.stopped) {
+        framed.destroy('node stopping');
+        return;
+      }
+      framed.setHandlers(this.handlersFor(peer, framed));
+      framed.send({ kind: 'peer-hello', nodeId: this.options.self, clusterId: this.options.clusterId });
+      link.backoffMs = this.backoffMinMs;
+      this.up(peer, link, framed);
+    });
+  }
+
+  private handlersFor(peer: NodeId, socket: FramedSocket): FramedSocketHandlers {
+    return {
+      onMessage: (m: WireMessage) => {
+        if (isPeerMessage(m)) this.options.onMessage(peer, m);
+        else socket.fail('unexpected-message', `${m.kind} is not a peer message`);
+      },
+      onClose: (reason) => this.closed(peer, socket, reason),
+      onBadInput: (b) => this.options.logger.warn('bad-input', { port: 'peer', peer, code: b.code, error: b.message }),
+    };
+  }
+
+  /** A connection to `peer` closed: the current one, an old one, or a dial that failed. */
+  private closed(peer: NodeId, socket: FramedSocket, reason: string): void {
+    const link = this.links.get(peer)!;
+    const current = link.socket === socket;
+    if (current) link.socket = null;
+    if (current || link.socket === null) this.noteDown(peer, link, reason);
+    if (this.dials(peer) && link.socket === null) this.redial(peer, link);
+  }
+
+  private redial(peer: NodeId, link: Link): void {
+    if (this.stopped || link.timer) return;
+    link.timer = setTimeout(() => this.dial(peer), link.backoffMs);
+    link.backoffMs = Math.min(this.backoffMaxMs, link.backoffMs * 2);
+  }
+
+  private up(peer: NodeId, link: Link, socket: FramedSocket): void {
+    link.socket = socket;
+    link.down = false;
+    this.options.logger.info('peer-up', { peer, direction: this.dials(peer) ? 'dialled' : 'accepted' });
+    this.options.onConnected(peer);
+  }
+
+  private noteDown(peer: NodeId, link: Link, reason: string): void {
+    if (link.down || this.stopped) return;
+    link.down = true;
+    this.options.logger.info('peer-down', { peer, reason });
+  }
+}

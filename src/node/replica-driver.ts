@@ -1,0 +1,121 @@
+/**
+ * Runs a replica over the write-ahead log, keeping the step contract (src/replica/README.md):
+ *
+ *   inputs of one event-loop turn → one `step` → `wal.write(ready.persist)` → once that batch
+ *   and every earlier one are durable: send `ready.send`, deliver `ready.reply`.
+ *
+ * Batching inputs per turn is what makes group commit pay: every message and request that
+ * arrived in one turn is answered by one step, one WAL record and (with the other steps of the
+ * turn) one fsync.
+ *
+ * Releases happen strictly in step order. The WAL already resolves batches in order; the
+ * release queue below makes this driver correct even if it did not, because a later step's
+ * messages may depend on an earlier step's writes (a Promise after the promise it reports).
+ */
+import type { PeerMessage } from '../replica/messages.js';
+import type { Replica } from '../replica/replica.js';
+import type { ClientReply, Outgoing, Ready, ReplicaInput, ReplicaStatus } from '../replica/types.js';
+import type { Wal } from '../storage/wal.js';
+import type { NodeId } from '../replica/ballot.js';
+
+export interface ReplicaDriverHooks {
+  send(to: NodeId, msg: PeerMessage): void;
+  reply(reply: ClientReply): void;
+  /** After each released step (for logging leader changes and the like). */
+  released?(ready: Ready): void;
+  /** The replica threw (an invariant broke) or the WAL failed: the node must stop. */
+  fatal(err: unknown): void;
+}
+
+interface InFlight {
+  readonly ready: Ready;
+  durable: boolean;
+}
+
+export class ReplicaDriver {
+  private inputs: ReplicaInput[] = [];
+  private scheduled = false;
+  private readonly releaseQueue: InFlight[] = [];
+  private ticker: NodeJS.Timeout | null = null;
+  private failed = false;
+  private stopped = false;
+  /** Steps taken, for status and tests. */
+  steps = 0;
+
+  constructor(
+    private readonly replica: Replica,
+    private readonly wal: Wal,
+    private readonly hooks: ReplicaDriverHooks,
+  ) {}
+
+  /** Starts the clock: one `tick` every `tickMs`, and the first step at once. */
+  start(tickMs: number): void {
+    this.ticker = setInterval(() => this.push({ kind: 'tick' }), tickMs);
+    this.push({ kind: 'tick' });
+  }
+
+  /** Stops taking steps; batches already written still release when durable. */
+  stop(): void {
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+  }
+
+  push(input: ReplicaInput): void {
+    if (this.stopped || this.failed) return;
+    this.inputs.push(input);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate runs after this turn's I/O callbacks: everything that arrived together
+    // goes into one step.
+    setImmediate(() => this.runStep());
+  }
+
+  status(): ReplicaStatus {
+    return this.replica.status();
+  }
+
+  get log(): Replica['log'] {
+    return this.replica.log;
+  }
+
+  private runStep(): void {
+    this.scheduled = false;
+    if (this.stopped || this.failed || this.inputs.length === 0) return;
+    const inputs = this.inputs;
+    this.inputs = [];
+    let ready: Ready;
+    try {
+      ready = this.replica.step(...inputs);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.steps++;
+    const entry: InFlight = { ready, durable: false };
+    this.releaseQueue.push(entry);
+    this.wal.write(ready.persist).then(
+      () => {
+        entry.durable = true;
+        this.release();
+      },
+      (err: unknown) => this.fail(err),
+    );
+  }
+
+  private release(): void {
+    while (this.releaseQueue.length > 0 && this.releaseQueue[0]!.durable && !this.failed) {
+      const { ready } = this.releaseQueue.shift()!;
+      for (const o of ready.send as Outgoing[]) this.hooks.send(o.to, o.msg);
+      for (const r of ready.reply) this.hooks.reply(r);
+      this.hooks.released?.(ready);
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.stop();
+    this.hooks.fatal(err);
+  }
+}
