@@ -107,7 +107,9 @@ export class FramedSocket {
 
   private async readLoop(): Promise<void> {
     try {
-      for await (const body of readFrames(this.socket)) {
+      // destroyOnReturn: false — when the frame reader gives up on bad input, the socket must
+      // stay writable long enough to carry the error frame.
+      for await (const body of readFrames(this.socket.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>)) {
         if (this.closed) return;
         let msg: WireMessage;
         try {
