@@ -1,0 +1,488 @@
+#!/usr/bin/env python3
+"""Check kvsh_client's codec against every hex example in protocol.md.
+
+The examples are parsed from ../../protocol.md (relative to this file) at run time:
+  * the vector tables of the "Examples" section (name | hex frame body),
+  * the "Full frame" block (length prefix + body),
+  * the annotated hex blocks (hex, then a comment), compared with the vector of the same name,
+  * the inline hex fragments (`...00 02`, `02 | 00000002 c3a9 | 00000000`, `017f ... 3561`, ...),
+  * the length-prefix examples of "Framing" (32 -> `20`, ...).
+Each vector is decoded and compared with the meaning the document gives it (its name, its
+annotation, the prose), encoded back from that meaning, and round-tripped. Every hex
+fragment found in the Examples section must be claimed by some check, otherwise the test
+fails ("unchecked example"). Extra negative checks: truncation, trailing bytes, bad codes.
+
+Prints one line per check; exits 0 if all pass, 1 otherwise (2 on a usage error).
+Usage: python3 self_test.py [--protocol PATH]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import kvsh_client as kv  # noqa: E402
+
+PROTOCOL = os.path.normpath(os.path.join(HERE, "..", "..", "protocol.md"))
+
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append((name, bool(ok), detail))
+    print("%s  %s%s" % ("PASS" if ok else "FAIL", name, ("  -- " + str(detail)) if detail and not ok else ""))
+    return ok
+
+
+def expect_raise(name, exc_type, fn, *args):
+    try:
+        fn(*args)
+    except exc_type as e:
+        return check(name, True, str(e))
+    except Exception as e:  # wrong exception type
+        return check(name, False, "raised %s: %s (wanted %s)" % (type(e).__name__, e, exc_type.__name__))
+    return check(name, False, "did not raise %s" % exc_type.__name__)
+
+
+# --------------------------------------------------------------------------- expected meanings
+# What the document says each vector is: from the vector's name, the annotated blocks and the
+# prose of the Examples section. Where the document only gives the hex (most peer vectors, and
+# "cas if absent"'s value), the meaning was worked out by hand from the layout tables.
+
+B = lambda n, p, pid: {"n": n, "priority": p, "pid": pid}  # noqa: E731
+CMD_C1_3_PUT = {"kind": "command", "clientId": "c1", "seq": 3, "op": {"op": "put", "key": "k", "value": "v1"}}
+LOCALHOST = "127.0.0.1"
+
+EXPECTED = {
+    # client port
+    "client-request get": {"type": "client-request", "requestId": 1, "clientId": "c1", "seq": 1,
+                           "op": {"op": "get", "key": "k"}},
+    "client-request put": {"type": "client-request", "requestId": 2, "clientId": "c1", "seq": 2,
+                           "op": {"op": "put", "key": "k", "value": "v1"}},
+    "client-request cas": {"type": "client-request", "requestId": 3, "clientId": "c1", "seq": 3,
+                           "op": {"op": "cas", "key": "k", "expected": "v1", "value": "v2"}},
+    "client-request cas if absent": {"type": "client-request", "requestId": 4, "clientId": "c1", "seq": 4,
+                                     "op": {"op": "cas", "key": "k", "expected": None, "value": "v0"}},
+    "client-request delete": {"type": "client-request", "requestId": 5, "clientId": "c1", "seq": 5,
+                              "op": {"op": "delete", "key": "k"}},
+    "client-request utf-8 key": {"type": "client-request", "requestId": 6, "clientId": "c1", "seq": 6,
+                                 "op": {"op": "put", "key": "\u00e9", "value": ""}},
+    "client-response value": {"type": "client-response", "requestId": 1, "status": "result",
+                              "result": {"kind": "value", "value": "v1"}},
+    "client-response not-found": {"type": "client-response", "requestId": 1, "status": "result",
+                                  "result": {"kind": "not-found"}},
+    "client-response ok": {"type": "client-response", "requestId": 2, "status": "result",
+                           "result": {"kind": "ok"}},
+    "client-response mismatch": {"type": "client-response", "requestId": 3, "status": "result",
+                                 "result": {"kind": "mismatch", "current": "v9"}},
+    "client-response mismatch absent": {"type": "client-response", "requestId": 3, "status": "result",
+                                        "result": {"kind": "mismatch", "current": None}},
+    "client-response deleted": {"type": "client-response", "requestId": 5, "status": "result",
+                                "result": {"kind": "deleted", "existed": True}},
+    "client-response session-expired": {"type": "client-response", "requestId": 7, "status": "result",
+                                        "result": {"kind": "session-expired"}},
+    "client-response unknown": {"type": "client-response", "requestId": 8, "status": "unknown",
+                                "reason": "timeout"},
+    "client-response rejected": {"type": "client-response", "requestId": 9, "status": "rejected",
+                                 "reason": "key too long"},
+    "status-request": {"type": "status-request", "requestId": 10},
+    "status-response": {
+        "type": "status-response", "requestId": 10, "nodeId": 2, "role": "follower", "phase": "accept",
+        "leaderBallot": B(0, 0, 0), "electedBallot": B(3, 0, 1), "quorumConnected": True,
+        "promised": B(3, 0, 1), "acceptedRnd": B(3, 0, 1), "logLength": 42, "decidedIdx": 41,
+        "appliedIdx": 41, "fsync": True,
+        "peers": [{"id": 1, "connected": True}, {"id": 3, "connected": False}]},
+    "log-request": {"type": "log-request", "requestId": 11, "from": 40, "count": 2},
+    "log-response": {"type": "log-response", "requestId": 11, "from": 40, "decidedIdx": 41, "logLength": 42,
+                     "entries": [CMD_C1_3_PUT, {"kind": "expire-sessions", "idleBefore": 7}]},
+    "error": {"type": "error", "code": 2, "name": "unknown-type", "message": "unknown message type 0x5a"},
+    # peer port
+    "peer-hello (node 3, \"local\")": {"type": "peer-hello", "nodeId": 3, "clusterId": "local"},
+    "check-in (3, 127.0.0.1, 7103, 7203)": {"type": "check-in", "node": {
+        "id": 3, "host": LOCALHOST, "peerPort": 7103, "clientPort": 7203}},
+    "boot (\"local\", nodes 1 and 3)": {"type": "boot", "clusterId": "local", "nodes": [
+        {"id": 1, "host": LOCALHOST, "peerPort": 7101, "clientPort": 7201},
+        {"id": 3, "host": LOCALHOST, "peerPort": 7103, "clientPort": 7203}]},
+    "boot-ready (3)": {"type": "boot-ready", "nodeId": 3},
+    "heartbeat-request (round 9)": {"type": "heartbeat-request", "round": 9},
+    "heartbeat-reply (9, (3,0,2), qc)": {"type": "heartbeat-reply", "round": 9, "ballot": B(3, 0, 2), "qc": True},
+    "prepare": {"type": "prepare", "n": B(4, 0, 1), "decidedIdx": 41, "acceptedRnd": B(3, 0, 1),
+                "acceptedIdx": 42},
+    "promise without sync": {"type": "promise", "n": B(4, 0, 1), "acceptedRnd": B(3, 0, 1),
+                             "decidedIdx": 41, "acceptedIdx": 42, "sync": None},
+    "promise with sync": {"type": "promise", "n": B(4, 0, 1), "acceptedRnd": B(3, 0, 2),
+                          "decidedIdx": 41, "acceptedIdx": 43,
+                          "sync": {"syncIdx": 42, "suffix": [CMD_C1_3_PUT]}},
+    "accept-sync": {"type": "accept-sync", "n": B(4, 0, 1), "seq": {"session": 1, "counter": 1},
+                    "decidedIdx": 41, "sync": {"syncIdx": 41, "suffix": [CMD_C1_3_PUT]}},
+    "accept-decide": {"type": "accept-decide", "n": B(4, 0, 1), "seq": {"session": 1, "counter": 2},
+                      "decidedIdx": 42, "entries": [CMD_C1_3_PUT]},
+    "accepted": {"type": "accepted", "n": B(4, 0, 1), "acceptedIdx": 43},
+    "decide": {"type": "decide", "n": B(4, 0, 1), "seq": {"session": 1, "counter": 3}, "decidedIdx": 43},
+    "not-accepted": {"type": "not-accepted", "n": B(5, 0, 3)},
+    "prepare-req": {"type": "prepare-req", "n": B(4, 0, 1)},
+    "proposal-forward": {"type": "proposal-forward", "entries": [CMD_C1_3_PUT]},
+}
+
+# Fixed sizes stated in "Sequence Paxos": prepare 42, accepted 22, decide 38, not-accepted and
+# prepare-req 14.
+STATED_SIZES = {"prepare": 42, "accepted": 22, "decide": 38, "not-accepted": 14, "prepare-req": 14}
+
+# --------------------------------------------------------------------------- markdown parsing
+
+HEX_TOKEN = re.compile(r"^[0-9a-f]+$")
+
+
+def examples_section(text):
+    m = re.search(r"^## Examples\s*$", text, re.M)
+    if not m:
+        raise SystemExit("protocol.md has no '## Examples' section")
+    rest = text[m.end():]
+    n = re.search(r"^## ", rest, re.M)
+    return rest[: n.start()] if n else rest
+
+
+def parse_tables(section):
+    """Rows '| name | `hex` |' -> ordered list of (name, hex)."""
+    rows = []
+    for line in section.splitlines():
+        m = re.match(r"^\|\s*(.+?)\s*\|\s*`([0-9a-f]+)`\s*\|\s*$", line)
+        if m:
+            rows.append((m.group(1), m.group(2)))
+    return rows
+
+
+def parse_blocks(section):
+    """Code blocks with the nearest preceding bold title: [(title, [lines])]."""
+    blocks = []
+    title = None
+    lines = section.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        bm = re.match(r"^\*\*(.+?)\*\*", line)
+        if bm:
+            title = bm.group(1).rstrip(".")
+        if line.strip().startswith("```"):
+            body = []
+            i += 1
+            while i < len(lines) and not lines[i].strip().startswith("```"):
+                body.append(lines[i])
+                i += 1
+            blocks.append((title, body))
+        i += 1
+    return blocks
+
+
+def block_hex(body_lines):
+    """Hex of an annotated block: on each line, the part before the first run of 2+
+    spaces, if it is made only of hex tokens."""
+    out = []
+    for line in body_lines:
+        head = re.split(r"\s{2,}", line.strip(), maxsplit=1)[0]
+        tokens = head.split()
+        if tokens and all(HEX_TOKEN.match(t) and len(t) % 2 == 0 for t in tokens):
+            out.append("".join(tokens))
+    return "".join(out)
+
+
+def unhex(s):
+    return bytes.fromhex(s)
+
+
+# --------------------------------------------------------------------------- checks
+
+def check_vector(name, hx):
+    body = unhex(hx)
+    try:
+        m = kv.decode_message(body)
+    except Exception as e:
+        check("decode %s" % name, False, "%s: %s" % (type(e).__name__, e))
+        return None
+    check("decode %s" % name, True)
+    try:
+        again = kv.encode_message(m)
+        check("round-trip %s" % name, again == body, "re-encoded %s" % again.hex())
+    except Exception as e:
+        check("round-trip %s" % name, False, "%s: %s" % (type(e).__name__, e))
+    exp = EXPECTED.get(name)
+    if exp is None:
+        check("meaning known for %s" % name, False,
+              "vector not described to this test; decoded as %r" % (m,))
+    else:
+        check("decoded %s matches the document" % name, m == exp, "decoded %r, expected %r" % (m, exp))
+        try:
+            enc = kv.encode_message(exp)
+            check("encode %s from its meaning" % name, enc == body, "encoded %s" % enc.hex())
+        except Exception as e:
+            check("encode %s from its meaning" % name, False, "%s: %s" % (type(e).__name__, e))
+    if m["type"] in STATED_SIZES:
+        check("size of %s is %d" % (name, STATED_SIZES[m["type"]]), len(body) == STATED_SIZES[m["type"]],
+              "is %d" % len(body))
+    # Every strict prefix is cut short -> malformed; one trailing byte -> malformed.
+    bad = []
+    for cut in range(len(body)):
+        try:
+            kv.decode_message(body[:cut])
+            bad.append("prefix %d decoded" % cut)
+        except kv.Malformed:
+            pass
+        except Exception as e:
+            bad.append("prefix %d raised %s" % (cut, type(e).__name__))
+    check("every truncation of %s is malformed" % name, not bad, "; ".join(bad[:5]))
+    expect_raise("trailing byte after %s is malformed" % name, kv.Malformed, kv.decode_message, body + b"\x00")
+    # Deframing: the vector framed, split byte by byte and coalesced with a copy of itself.
+    fr = kv.FrameReader()
+    wire = kv.frame(body) * 2
+    got = []
+    for b in wire:
+        got.extend(fr.feed(bytes([b])))
+    got.extend(kv.FrameReader().feed(wire))
+    check("deframe %s byte by byte and coalesced" % name, got == [body] * 4 and not fr.pending())
+    return m
+
+
+def main():
+    path = PROTOCOL
+    args = sys.argv[1:]
+    if args[:1] == ["--protocol"] and len(args) == 2:
+        path = args[1]
+    elif args:
+        print("usage: self_test.py [--protocol PATH]  (default: %s)" % PROTOCOL)
+        return 2
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        print("cannot read %s: %s" % (path, e))
+        return 1
+    section = examples_section(text)
+    claimed = set()   # hex strings (normalised) accounted for by some check
+
+    def claim(s):
+        claimed.add(re.sub(r"[\s|]", "", s))
+
+    # 1. vector tables
+    rows = parse_tables(section)
+    check("found vector tables in Examples", len(rows) >= 30, "%d rows" % len(rows))
+    vectors = {}
+    for name, hx in rows:
+        if name in vectors:
+            check("vector name %s unique" % name, False)
+        vectors[name] = hx
+        claim(hx)
+        check_vector(name, hx)
+    for name in EXPECTED:
+        check("document still has vector %r" % name, name in vectors)
+
+    # 2. Full frame (prefix + body) and the `20` prefix
+    blocks = parse_blocks(section)
+    full = [hex_of for title, body in blocks if title and title.lower().startswith("full frame")
+            for hex_of in [block_hex(body)]]
+    if check("Full frame block present", len(full) == 1, "%d found" % len(full)):
+        wire = unhex(full[0])
+        claim(full[0])
+        bodies = kv.FrameReader().feed(wire)
+        put = unhex(vectors.get("client-request put", ""))
+        check("Full frame deframes to one body equal to 'client-request put'", bodies == [put],
+              "got %r" % [b.hex() for b in bodies])
+        check("Full frame = frame(client-request put)", kv.frame(put) == wire)
+        m = re.search(r"body of (\d+) bytes, so the prefix is `([0-9a-f ]+)`", section)
+        if check("Full frame prose states body length and prefix", m is not None):
+            claim(m.group(2))
+            check("Full frame body is %s bytes" % m.group(1), len(put) == int(m.group(1)), "is %d" % len(put))
+            check("prefix of %s bytes is %s" % (m.group(1), m.group(2)),
+                  kv.encode_varint(int(m.group(1))) == unhex(m.group(2).replace(" ", "")))
+
+    # 3. annotated blocks: hex must equal the vector of the same name
+    for title, body in blocks:
+        if not title or title.lower().startswith("full frame"):
+            continue
+        name = re.split(r"\s+—", title)[0].strip()
+        hx = block_hex(body)
+        if not hx:
+            continue
+        claim(hx)
+        for line in body:  # claim each line's hex too (they are examples of fields)
+            head = re.split(r"\s{2,}", line.strip(), maxsplit=1)[0]
+            claim(head)
+        if check("annotated block %r names a vector" % name, name in vectors):
+            check("annotated block %r equals its vector" % name, hx == vectors[name],
+                  "block %s vs vector %s" % (hx, vectors[name]))
+
+    # 4. inline fragments
+    # 4a. "other responses (… = `01 41` and the requestId)": name `…tail` pairs
+    para = re.search(r"The other responses \(… = `([0-9a-f ]+)` and the requestId\):(.*?)\n\n", section, re.S)
+    if check("'other responses' paragraph found", para is not None):
+        header = unhex(para.group(1).replace(" ", ""))
+        claim(para.group(1))
+        check("`%s` is version 1 + type client-response" % para.group(1),
+              header == bytes([kv.VERSION, kv.TYPE_CODES["client-response"]]))
+        prev = None
+        found = 0
+        for nm, tail in re.findall(r"([\w-]+):?\s+`…([0-9a-f ]+)`", para.group(2)):
+            tail_b = unhex(tail.replace(" ", ""))
+            claim(tail)
+            found += 1
+            base = prev if nm == "or" else nm
+            prev = base
+            cands = [n for n, hx in vectors.items()
+                     if n.startswith("client-response " + base) and unhex(hx)[:2] == header
+                     and unhex(hx)[6:] == tail_b]
+            check("inline %s `…%s` is the tail of a client-response %s vector" % (nm, tail, base),
+                  len(cands) >= 1)
+            # and decodes to the meaning of that vector (requestId aside)
+            m = kv.decode_message(header + b"\x00\x00\x00\x01" + tail_b)
+            want = [dict(EXPECTED[c], requestId=1) for c in cands if c in EXPECTED]
+            check("inline `…%s` decodes to %s's meaning" % (tail, "/".join(cands) or base),
+                  bool(want) and m in want, repr(m))
+        check("'other responses' paragraph has 8 examples", found == 8, "found %d" % found)
+        for word in ("v9", "timeout", "key too long"):
+            check("prose quote %r found in paragraph" % word, ('"%s"' % word) in para.group(2))
+
+    # 4b. utf-8 key op `02 | 00000002 c3a9 | 00000000` and `c3 a9`
+    m = re.search(r"so the op is `([0-9a-f |]+)`", section)
+    if check("utf-8 key op fragment found", m is not None):
+        claim(m.group(1))
+        op_b = unhex(re.sub(r"[\s|]", "", m.group(1)))
+        w = kv.Writer(); w.op({"op": "put", "key": "\u00e9", "value": ""})
+        check("utf-8 key op fragment = encode(put 'é' = '')", w.bytes() == op_b)
+        check("utf-8 key vector ends with the op fragment",
+              unhex(vectors.get("client-request utf-8 key", "")).endswith(op_b))
+    m = re.search(r'key "(.)" is the 2 UTF-8 bytes `([0-9a-f ]+)`', section)
+    if check("'é is c3 a9' fragment found", m is not None):
+        claim(m.group(2))
+        check("%r encodes to %s" % (m.group(1), m.group(2)),
+              m.group(1).encode("utf-8") == unhex(m.group(2).replace(" ", "")))
+
+    # 4c. cas if absent: presence flag `00`, no expected string
+    m = re.search(r"presence flag is `([0-9a-f]+)` and no expected string follows", section)
+    if check("cas-if-absent presence flag fragment found", m is not None):
+        claim(m.group(1))
+        body = unhex(vectors.get("client-request cas if absent", ""))
+        # op code, key "k" (4+1 bytes), then the flag
+        idx = body.find(bytes([3]) + b"\x00\x00\x00\x01k")
+        check("cas if absent has flag %s after the key" % m.group(1),
+              idx >= 0 and body[idx + 6:idx + 7] == unhex(m.group(1)))
+        check("cas if absent decodes with expected None",
+              kv.decode_message(body)["op"].get("expected", "missing") is None)
+
+    # 4d. error `017f 02 00000019 756e6b…3561`: abbreviated
+    m = re.search(r"\*\*error\*\* — `([0-9a-f ]+)…([0-9a-f ]+)`: code (\d+) ([\w-]+), message \((\d+) bytes\)\s*\"([^\"]*)\"",
+                  section)
+    if check("error example prose found", m is not None):
+        claim(m.group(1) + "…" + m.group(2))
+        head = unhex(m.group(1).replace(" ", ""))
+        tail = unhex(m.group(2).replace(" ", ""))
+        err = unhex(vectors.get("error", ""))
+        check("error vector starts with %s and ends with %s" % (m.group(1), m.group(2)),
+              err.startswith(head) and err.endswith(tail))
+        d = kv.decode_message(err)
+        check("error vector: code %s %s, message %s bytes %r" % m.group(3, 4, 5, 6),
+              d["code"] == int(m.group(3)) and d["name"] == m.group(4)
+              and len(d["message"].encode()) == int(m.group(5)) and d["message"] == m.group(6), repr(d))
+
+    # 5. everything hex-looking in Examples was claimed by some check
+    prose = re.sub(r"^\s*```.*?^\s*```\s*$", "", section, flags=re.S | re.M)  # drop fenced blocks
+    n_frag = 0
+    for frag in re.findall(r"`([^`\n]+)`", prose):
+        if not re.fullmatch(r"…?[0-9a-f][0-9a-f …|]*", frag):
+            continue
+        norm = re.sub(r"[\s|]", "", frag)
+        if norm.startswith("…"):
+            norm = norm[1:]
+        ok = norm in claimed or (frag in claimed) or re.sub(r"[\s|]", "", frag) in claimed
+        n_frag += 1
+        check("hex fragment `%s` was checked" % frag, ok)
+    check("found the inline hex fragments of Examples", n_frag >= 45, "%d found" % n_frag)
+
+    # 6. Framing section: length-prefix examples, padded prefix, limits
+    framing = re.search(r"^## Framing\s*$(.*?)^## ", text, re.M | re.S)
+    if check("Framing section found", framing is not None):
+        pairs = re.findall(r"([\d,]+) → `([0-9a-f ]+)`", framing.group(1))
+        check("Framing has length-prefix examples", len(pairs) >= 3, repr(pairs))
+        for num, hx in pairs:
+            n = int(num.replace(",", ""))
+            b = unhex(hx.replace(" ", ""))
+            check("varint %d encodes to %s" % (n, hx), kv.encode_varint(n) == b, kv.encode_varint(n).hex())
+            check("varint %s decodes to %d" % (hx, n), kv.decode_varint(b, 0) == (n, len(b)))
+        pads = re.findall(r"padded prefix such as `([0-9a-f ]+)`", framing.group(1))
+        for hx in pads:
+            expect_raise("padded prefix %s refused" % hx, kv.BadLengthPrefix, kv.FrameReader().feed,
+                         unhex(hx.replace(" ", "")))
+    expect_raise("prefix longer than 8 bytes refused", kv.BadLengthPrefix, kv.FrameReader().feed, b"\x80" * 9)
+    fr = kv.FrameReader()
+    check("prefix of exactly 4 MiB accepted (body awaited)", fr.feed(kv.encode_varint(kv.MAX_BODY)) == [])
+    expect_raise("prefix of 4 MiB + 1 -> frame-too-large before the body",
+                 kv.FrameTooLarge, kv.FrameReader().feed, kv.encode_varint(kv.MAX_BODY + 1))
+    check("empty frame deframes to an empty body", kv.FrameReader().feed(b"\x00") == [b""])
+
+    # 7. receiver check order and primitive refusals
+    put = unhex(vectors["client-request put"])
+    expect_raise("body of 1 byte -> malformed", kv.Malformed, kv.decode_message, b"\x01")
+    expect_raise("empty body -> malformed", kv.Malformed, kv.decode_message, b"")
+    expect_raise("version 2 -> unsupported-version", kv.UnsupportedVersion, kv.decode_message, b"\x02\x40" + put[2:])
+    expect_raise("version 2 + unknown type -> unsupported-version first", kv.UnsupportedVersion,
+                 kv.decode_message, b"\x02\x5a")
+    expect_raise("type 0x5a -> unknown-type", kv.UnknownType, kv.decode_message, b"\x01\x5a")
+    expect_raise("type 0x5a with garbage -> unknown-type (before fields)", kv.UnknownType,
+                 kv.decode_message, b"\x01\x5a\xff\xff")
+    hb = unhex(vectors["heartbeat-reply (9, (3,0,2), qc)"])
+    expect_raise("bool 0x02 -> malformed", kv.Malformed, kv.decode_message, hb[:-1] + b"\x02")
+    mm = unhex(vectors["client-response mismatch"])
+    expect_raise("presence flag 0x02 -> malformed", kv.Malformed, kv.decode_message, mm[:8] + b"\x02" + mm[9:])
+    lr = bytearray(unhex(vectors["log-request"]))
+    lr[6:14] = (2 ** 53).to_bytes(8, "big")
+    expect_raise("u64 2^53 -> malformed", kv.Malformed, kv.decode_message, bytes(lr))
+    lr[6:14] = (2 ** 53 - 1).to_bytes(8, "big")
+    check("u64 2^53-1 accepted", kv.decode_message(bytes(lr))["from"] == 2 ** 53 - 1)
+    expect_raise("encoder refuses u64 2^53", ValueError, kv.encode_message,
+                 {"type": "log-request", "requestId": 1, "from": 2 ** 53, "count": 1})
+    bad_utf8 = b"\x01\x41\x00\x00\x00\x01\x00\x01\x00\x00\x00\x02\xc3\x28"
+    expect_raise("invalid UTF-8 -> malformed", kv.Malformed, kv.decode_message, bad_utf8)
+    surrogate = b"\x01\x41\x00\x00\x00\x01\x00\x01\x00\x00\x00\x03\xed\xa0\x80"
+    expect_raise("UTF-8-encoded surrogate -> malformed", kv.Malformed, kv.decode_message, surrogate)
+    bom = b"\x01\x41\x00\x00\x00\x01\x00\x01\x00\x00\x00\x04\xef\xbb\xbfx"
+    check("leading U+FEFF kept", kv.decode_message(bom)["result"]["value"] == "\ufeffx")
+    check("leading U+FEFF re-encoded", kv.encode_message(kv.decode_message(bom)) == bom)
+    big = b"\x01\x41\x00\x00\x00\x01\x00\x01" + (kv.MAX_STRING + 1).to_bytes(4, "big")
+    expect_raise("string length > 1 MiB -> malformed", kv.Malformed, kv.decode_message,
+                 big + b"a" * (kv.MAX_STRING + 1))
+    ok_big = b"\x01\x41\x00\x00\x00\x01\x00\x01" + kv.MAX_STRING.to_bytes(4, "big") + b"a" * kv.MAX_STRING
+    check("string of exactly 1 MiB accepted", len(kv.decode_message(ok_big)["result"]["value"]) == kv.MAX_STRING)
+    g = unhex(vectors["client-request get"])
+    expect_raise("op code 5 -> malformed", kv.Malformed, kv.decode_message, g[:18 + 2] + b"\x05" + g[21:])
+    expect_raise("result kind 7 -> malformed", kv.Malformed, kv.decode_message, b"\x01\x41\x00\x00\x00\x01\x00\x07")
+    expect_raise("result kind 0 -> malformed", kv.Malformed, kv.decode_message, b"\x01\x41\x00\x00\x00\x01\x00\x00")
+    expect_raise("response status 3 -> malformed", kv.Malformed, kv.decode_message,
+                 b"\x01\x41\x00\x00\x00\x01\x03\x00\x00\x00\x00")
+    st = bytearray(unhex(vectors["status-response"]))
+    st2 = bytearray(st); st2[10] = 3
+    expect_raise("role 3 -> malformed", kv.Malformed, kv.decode_message, bytes(st2))
+    st2 = bytearray(st); st2[11] = 4
+    expect_raise("phase 4 -> malformed", kv.Malformed, kv.decode_message, bytes(st2))
+    st2 = bytearray(st); st2[86:90] = (1000).to_bytes(4, "big")
+    expect_raise("peers count 1000 with 10 bytes left -> malformed", kv.Malformed, kv.decode_message, bytes(st2))
+    ls = unhex(vectors["log-response"])
+    expect_raise("entries count 2^32-1 -> malformed (impossible count)", kv.Malformed, kv.decode_message,
+                 ls[:30] + b"\xff\xff\xff\xff" + ls[34:])
+    expect_raise("entry kind 3 -> malformed", kv.Malformed, kv.decode_message, ls[:34] + b"\x03" + ls[35:])
+    ci = unhex(vectors["check-in (3, 127.0.0.1, 7103, 7203)"])
+    expect_raise("port 0 -> malformed", kv.Malformed, kv.decode_message, ci[:-4] + b"\x00\x00\x00\x00")
+    expect_raise("port 65536 -> malformed", kv.Malformed, kv.decode_message, ci[:-4] + b"\x00\x01\x00\x00")
+    expect_raise("encoder refuses unknown op", ValueError, kv.encode_message,
+                 {"type": "client-request", "requestId": 1, "clientId": "c", "seq": 1, "op": {"op": "inc", "key": "k"}})
+    expect_raise("encoder refuses lone surrogate", ValueError, kv.encode_message,
+                 {"type": "client-request", "requestId": 1, "clientId": "\ud800", "seq": 1, "op": kv.op_get("k")})
+
+    failed = [r for r in results if not r[1]]
+    print("self-test: %d checks, %d passed, %d failed" % (len(results), len(results) - len(failed), len(failed)))
+    return 0 if not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
