@@ -70,6 +70,7 @@ export interface ConnectionEvents {
 }
 
 const U32_RANGE = 0x1_0000_0000;
+const MAX_TIMER_MS = 0x7fff_ffff;
 
 export class Connection {
   readonly addr: NodeAddr;
@@ -124,11 +125,12 @@ export class Connection {
         resolve(noAnswer('unsendable', `${req.kind} cannot be sent: ${(e as Error).message}`));
         return;
       }
+      // setTimeout fires at once for Infinity and for anything above 2^31−1 ms: clamp instead.
       const timer = setTimeout(() => {
         // A late answer to this id is dropped (the id is no longer pending).
         this.pending.delete(requestId);
         resolve(noAnswer('timeout', `no answer from ${this.name} within ${timeoutMs} ms`));
-      }, timeoutMs);
+      }, Math.min(Math.max(timeoutMs, 0), MAX_TIMER_MS));
       this.pending.set(requestId, {
         expect: RESPONSE_KIND[req.kind],
         settle: resolve as (r: ResponseOf[RequestBody['kind']] | NoAnswer) => void,
@@ -171,8 +173,10 @@ export class Connection {
   private async readLoop(): Promise<void> {
     try {
       for await (const body of readFrames(this.socket)) {
-        this.onFrame(body);
-        if (this.closedDetail !== null) return;
+        // After a shutdown, frames are ignored but the loop does not return: leaving it would
+        // destroy the socket at once (the stream iterator's return), possibly before an error
+        // frame we just wrote is flushed. shutDown destroys the socket once it is.
+        if (this.closedDetail === null) this.onFrame(body);
       }
       this.shutDown('closed', `${this.name} closed the connection`);
     } catch (e) {
