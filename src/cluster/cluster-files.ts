@@ -1,0 +1,61 @@
+/**
+ * Where a managed cluster's files are: the config the nodes read and the data directory.
+ * kvnode takes its data directory from the config file (`dataDir`, relative to the file), so
+ * overriding the data directory, or starting from an in-memory config, means writing an
+ * effective config file for the nodes — it goes into the data directory itself.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { loadClusterConfig, type ClusterConfig } from '../node/config.js';
+
+export interface ClusterSource {
+  /** A cluster.config.json; relative paths resolve against the cwd. */
+  readonly configFile?: string;
+  /** The config itself (its relative `dataDir` then resolves against the cwd). Wins over the file's contents. */
+  readonly config?: ClusterConfig;
+  /** Overrides the config's data directory; relative to the cwd. */
+  readonly dataDir?: string;
+}
+
+export interface ClusterFiles {
+  readonly config: ClusterConfig;
+  /** Absolute path of the file the nodes are given with --config. */
+  readonly configFile: string;
+  /** Absolute; node `id` keeps its files in `<dataDir>/node-<id>`. */
+  readonly dataDir: string;
+}
+
+/** Name of the config written for the nodes when the one given cannot be passed as is. */
+export const EFFECTIVE_CONFIG_FILE = 'cluster.effective.json';
+
+export function resolveClusterFiles(src: ClusterSource): ClusterFiles {
+  if (src.configFile === undefined && src.config === undefined) throw new Error('startCluster: give configFile or config');
+  const file = src.configFile === undefined ? undefined : resolve(src.configFile);
+  const config = src.config ?? loadClusterConfig(file!);
+  const dataDir = src.dataDir !== undefined ? resolve(src.dataDir) : resolve(file ? dirname(file) : process.cwd(), config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  if (file && src.config === undefined && src.dataDir === undefined) return { config, configFile: file, dataDir };
+  const effective = join(dataDir, EFFECTIVE_CONFIG_FILE);
+  writeFileSync(effective, JSON.stringify({ ...config, dataDir }, null, 2) + '\n');
+  return { config, configFile: effective, dataDir };
+}
+
+export function nodeDataDir(dataDir: string, id: number): string {
+  return join(dataDir, `node-${id}`);
+}
+
+/** The manager's copy of node `id`'s output (beside its data directory, not in it: that one is the node's). */
+export function nodeLogFile(dataDir: string, id: number): string {
+  return join(dataDir, `node-${id}.log`);
+}
+
+/**
+ * Deletes what the given nodes persisted (their `node-<id>` directories and log files) and
+ * nothing else in the data directory — it may be shared with other files, or be `.`.
+ */
+export function removeNodeData(dataDir: string, ids: readonly number[]): void {
+  for (const id of ids) {
+    rmSync(nodeDataDir(dataDir, id), { recursive: true, force: true });
+    rmSync(nodeLogFile(dataDir, id), { force: true });
+  }
+}
