@@ -42,6 +42,15 @@ describe('kvnode in process (3 nodes)', function () {
     await cluster.start();
     leader = await cluster.waitForLeader();
   });
+  afterEach(async function () {
+    // A failure is easier to read with what the nodes said and where they stand.
+    if (this.currentTest?.state === 'failed') {
+      for (const l of cluster.lines.slice(-60)) console.log(`        ${JSON.stringify(l)}`);
+      for (const id of [1, 2, 3]) {
+        console.log(`        ${JSON.stringify(await fetchStatus(cluster.clientAddr(id)).catch((e: Error) => e.message))}`);
+      }
+    }
+  });
   after(async () => {
     for (const c of conns) c.close();
     await cluster?.destroy();
@@ -92,6 +101,7 @@ describe('kvnode in process (3 nodes)', function () {
   });
 
   it('reports status and log entries', async () => {
+    leader = await cluster.waitForLeader();
     const s = await fetchStatus(cluster.clientAddr(leader));
     expect(s.nodeId).to.equal(leader);
     expect(s.role).to.equal('leader');

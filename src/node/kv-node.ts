@@ -55,6 +55,8 @@ export class KvNode {
   private readonly peerServer: Server;
   private readonly clientServer: ClientServer;
   private readonly accepted = new Set<FramedSocket>();
+  /** Peer connections accepted before this node booted, adopted when it does. */
+  private readonly earlyPeers = new Map<NodeId, FramedSocket>();
   private meta: NodeMeta | null = null;
   private links: PeerLinks | null = null;
   private driver: ReplicaDriver | null = null;
@@ -184,6 +186,11 @@ export class KvNode {
     });
     this.driver.start(config.timing.tickMs);
     this.links.start();
+    for (const [peer, conn] of this.earlyPeers) {
+      this.accepted.delete(conn);
+      if (conn.isOpen && this.links.has(peer)) this.links.adopt(peer, conn);
+    }
+    this.earlyPeers.clear();
   }
 
   /** One log line per change of role or elected leader. */
@@ -230,6 +237,7 @@ export class KvNode {
       },
       onClose: () => {
         this.accepted.delete(conn);
+        if (hello && this.earlyPeers.get(hello.nodeId) === conn) this.earlyPeers.delete(hello.nodeId);
         this.bootstrapServer?.forget(conn);
       },
       onBadInput: (b) => this.logger.warn('bad-input', { port: 'peer', remote: conn.remote, code: b.code, error: b.message }),
@@ -270,13 +278,18 @@ export class KvNode {
       conn.fail('unexpected-message', message);
       return;
     }
-    if (!this.links || !this.driver) {
-      // Not booted yet: the peer re-dials with backoff.
-      conn.destroy('not booted yet');
-      return;
-    }
     if (from > this.id) {
       conn.fail('unexpected-message', `node ${from} must wait for node ${this.id} to dial it (the lower id dials)`);
+      return;
+    }
+    if (!this.links || !this.driver) {
+      // Not booted yet: keep the connection (dropping what it carries until then) and adopt it
+      // at boot. Closing it would make the peer re-dial with backoff, and a just-booted node
+      // would stay unreachable for up to a second — long enough to cost an election.
+      const early = this.earlyPeers.get(from);
+      if (early === conn) return;
+      early?.destroy('replaced by a new connection from the same peer');
+      this.earlyPeers.set(from, conn);
       return;
     }
     this.accepted.delete(conn);

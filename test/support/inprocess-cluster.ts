@@ -64,7 +64,12 @@ export class InProcessCluster {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** Polls the running nodes until one leads in accept phase and a majority elected it. */
+  /**
+   * Polls the running nodes until one leads in accept phase and every running node has
+   * promised its ballot and replicates in it. (A majority is enough for a leader to serve, but
+   * right after boot the first rounds can still change the leader — BLE's first ballots race —
+   * and tests that send requests without retrying want the settled one.)
+   */
   async waitForLeader(timeoutMs = 15_000): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     const majority = Math.floor(this.config.nodes.length / 2) + 1;
@@ -74,10 +79,10 @@ export class InProcessCluster {
         fetchStatus(this.clientAddr(id), { timeoutMs: 500 }).catch((e: Error) => `node ${id}: ${e.message}`)));
       const statuses = last.filter((s): s is StatusResponse => typeof s !== 'string');
       const leader = statuses.find((s) => s.role === 'leader' && s.phase === 'accept');
-      if (leader) {
+      if (leader && statuses.length === this.nodes.size && statuses.length >= majority) {
         const b = leader.leaderBallot;
-        const agree = statuses.filter((s) => s.electedBallot.n === b.n && s.electedBallot.pid === b.pid && s.electedBallot.priority === b.priority);
-        if (agree.length >= majority) return leader.nodeId;
+        const same = (x: StatusResponse['promised']): boolean => x.n === b.n && x.pid === b.pid && x.priority === b.priority;
+        if (statuses.every((s) => same(s.electedBallot) && same(s.promised) && s.phase === 'accept')) return leader.nodeId;
       }
       await new Promise((r) => setTimeout(r, 50));
     }
