@@ -16,6 +16,7 @@ import { expect } from 'chai';
 import { startCluster, writeTestConfig, type LocalCluster } from '../src/cluster/index.js';
 import { connect, fetchLog, type KvClient, type NodeAddr, type OpResult } from '../src/client/index.js';
 import type { Entry } from '../src/replica/entry.js';
+import { Rng } from '../src/history/synthetic.js';
 
 /** Re-checks a condition every 20 ms until it holds; the mocha timeout bounds it. */
 async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
@@ -41,17 +42,6 @@ async function fetchWholeLog(addr: NodeAddr): Promise<{ entries: Entry[]; decide
   return { entries, decidedIdx, logLength };
 }
 
-/** mulberry32: a small seeded PRNG, so a failing sample can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('durability with real kvnode processes (fsync on)', function () {
   this.timeout(120_000);
@@ -176,7 +166,8 @@ describe('durability with real kvnode processes (fsync on)', function () {
   it("a follower down during 10,000 writes catches up and its log equals the others'", async () => {
     const seed = Number(process.env.KVSH_SEED ?? Date.now() % 0x7fffffff);
     console.log(`      seed ${seed} (KVSH_SEED=${seed} to replay the sample of reads)`);
-    const random = prng(seed);
+    const rng = new Rng(seed);
+    const random = (): number => rng.next();
 
     const c = await freshCluster();
     const { leaderId } = await c.waitForLeader();

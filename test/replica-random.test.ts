@@ -15,18 +15,8 @@ import type { NodeId } from '../src/replica/ballot.js';
 import type { Command, KvResult } from '../src/replica/entry.js';
 import { KvStateMachine } from '../src/replica/kv-state-machine.js';
 import { ReplicaHarness, cas, command, del, get, put } from './support/replica-harness.js';
+import { Rng } from '../src/history/synthetic.js';
 
-/** mulberry32: a small deterministic PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What one schedule went through, so that the test can tell that the schedules are not trivial. */
 interface Coverage {
@@ -45,7 +35,8 @@ interface Client {
 }
 
 function randomSchedule(seed: number, nodes: readonly NodeId[], steps: number): Coverage {
-  const rand = rng(seed);
+  const seeded = new Rng(seed);
+  const rand = (): number => seeded.next();
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const h = new ReplicaHarness({ nodes, electionTicks: 5, resendTicks: 3, maxBatch: 2 });
   const clients: Client[] = ['a', 'b', 'c'].map((id) => ({ id, seq: 0, current: null }));
