@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { parseAddr } from '../src/client/addr.js';
 import { Connection } from '../src/client/connection.js';
+import { MAX_COMMAND_BYTES } from '../src/replica/entry.js';
 import { InProcessCluster } from './support/inprocess-cluster.js';
 import { badInputCases, frameOf, sendRaw } from './support/bad-input.js';
 
@@ -58,6 +59,29 @@ describe('kvnode: bad input', function () {
       });
     }
   }
+
+  it('client port: a command over the size limit is rejected; large commands in one batch are all applied', async () => {
+    const c = new Connection(parseAddr(cluster.clientAddr(1)));
+    try {
+      const id = `big-${process.pid}`;
+      const over = await c.request({ kind: 'client-request', command: { clientId: id, seq: 1, op: { kind: 'put', key: 'big', value: 'x'.repeat(MAX_COMMAND_BYTES) } } }, 10_000);
+      expect(over.kind === 'client-response' ? over.status : over.kind).to.equal('rejected');
+      // Six commands at the limit in flight together: the leader must split them over several
+      // AcceptDecides (one would exceed the 4 MiB frame limit and never arrive).
+      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => {
+        const clientId = `big-${process.pid}-${i}`;
+        const key = `big${i}`;
+        const value = 'y'.repeat(MAX_COMMAND_BYTES - clientId.length - key.length);
+        return c.request({ kind: 'client-request', command: { clientId, seq: 1, op: { kind: 'put', key, value } } }, 20_000);
+      }));
+      expect(answers.map((a) => (a.kind === 'client-response' && a.status === 'result' ? a.result : a))).to.deep.equal(Array(6).fill({ kind: 'ok' }));
+    } finally {
+      c.close();
+    }
+    await steadyClientServed();
+    expect(cluster.fatal).to.deep.equal([]);
+    expect(cluster.events('message-too-large')).to.deep.equal([]);
+  });
 
   it('client port: a peer message gets unexpected-message', async () => {
     const a = parseAddr(cluster.clientAddr(node));

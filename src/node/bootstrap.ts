@@ -49,6 +49,9 @@ export function bootProblem(boot: Boot, self: NodeId, clusterId: string): string
 export class BootstrapServer {
   private readonly checkedIn = new Set<NodeId>();
   private readonly waiting = new Set<FramedSocket>();
+  /** Booting started (the table is being persisted). */
+  private booting = false;
+  /** Our own table is durable: only now may anyone be told to boot. */
   private booted = false;
 
   constructor(
@@ -58,6 +61,8 @@ export class BootstrapServer {
     private readonly logger: Logger,
     /** Persists the table and starts this node's replica; resolves when the table is durable. */
     private readonly bootSelf: (meta: NodeMeta) => Promise<void>,
+    /** Booting failed (the disk): the node must stop. */
+    private readonly fatal: (err: unknown) => void,
   ) {
     this.checkedIn.add(self);
   }
@@ -65,7 +70,7 @@ export class BootstrapServer {
   /** Call once the server is listening: with a threshold of 1 it boots at once. */
   start(): void {
     this.logger.info('bootstrap-waiting', { checkedIn: this.checkedIn.size, threshold: this.threshold });
-    void this.maybeBoot();
+    this.maybeBoot();
   }
 
   checkIn(conn: FramedSocket, node: NodeAddress): void {
@@ -78,22 +83,25 @@ export class BootstrapServer {
       return;
     }
     this.waiting.add(conn);
-    void this.maybeBoot();
+    this.maybeBoot();
   }
 
   forget(conn: FramedSocket): void {
     this.waiting.delete(conn);
   }
 
-  private async maybeBoot(): Promise<void> {
-    if (this.booted || this.checkedIn.size < this.threshold) return;
-    this.booted = true;
+  private maybeBoot(): void {
+    if (this.booting || this.checkedIn.size < this.threshold) return;
+    this.booting = true;
     // Persist our own table before telling anyone: a bootstrap server that crashed after
-    // sending boot must come back with the same table.
-    await this.bootSelf(this.table);
-    const boot = bootMessage(this.table);
-    for (const conn of this.waiting) conn.send(boot);
-    this.waiting.clear();
+    // sending boot must come back booted, or the nodes it booted (which never check in again)
+    // would wait for it forever. Check-ins that arrive meanwhile wait in `waiting`.
+    this.bootSelf(this.table).then(() => {
+      this.booted = true;
+      const boot = bootMessage(this.table);
+      for (const conn of this.waiting) conn.send(boot);
+      this.waiting.clear();
+    }, this.fatal);
   }
 }
 

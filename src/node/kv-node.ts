@@ -107,7 +107,8 @@ export class KvNode {
       nodes: config.nodes.map((n) => ({ id: n.id, host: n.host, peerPort: n.peerPort, clientPort: n.clientPort })),
     };
     if (config.bootstrap === this.id) {
-      this.bootstrapServer = new BootstrapServer(this.id, config.bootThreshold, table, this.logger, (meta) => this.boot(meta));
+      this.bootstrapServer = new BootstrapServer(
+        this.id, config.bootThreshold, table, this.logger, (meta) => this.boot(meta), (err) => this.options.onFatal(err));
       this.bootstrapServer.start();
       return;
     }
@@ -262,7 +263,11 @@ export class KvNode {
   private afterHello(conn: FramedSocket, from: NodeId, m: WireMessage): void {
     switch (m.kind) {
       case 'check-in':
-        if (this.meta) conn.send(bootMessage(this.meta));
+        if (m.node.id !== from) {
+          const message = `check-in for node ${m.node.id} on a connection that said hello as node ${from}`;
+          this.logger.warn('bad-input', { port: 'peer', remote: conn.remote, code: 'unexpected-message', error: message });
+          conn.fail('unexpected-message', message);
+        } else if (this.meta) conn.send(bootMessage(this.meta));
         else if (this.bootstrapServer) this.bootstrapServer.checkIn(conn, m.node);
         else conn.fail('unexpected-message', `node ${this.id} is not the bootstrap server and has not booted`);
         return;

@@ -75,7 +75,18 @@ export class PeerLinks {
 
   send(to: NodeId, msg: PeerMessage): void {
     const socket = this.links.get(to)?.socket;
-    if (socket?.isOpen) socket.sendEncoded(encodeMessage(msg));
+    if (!socket?.isOpen) return;
+    let body: Uint8Array;
+    try {
+      body = encodeMessage(msg);
+    } catch (err) {
+      // Over the frame limit (a log-sync suffix of more than 4 MiB: a follower far behind).
+      // Dropped like a lost message, and said loudly: that follower cannot catch up until
+      // snapshots and chunked catch-up exist (issue 6).
+      this.options.logger.error('message-too-large', { peer: to, kind: msg.kind, error: err instanceof Error ? err.message : String(err) });
+      return;
+    }
+    socket.sendEncoded(body);
   }
 
   status(): PeerLink[] {

@@ -104,11 +104,17 @@ export class ReplicaDriver {
   }
 
   private release(): void {
-    while (this.releaseQueue.length > 0 && this.releaseQueue[0]!.durable && !this.failed) {
-      const { ready } = this.releaseQueue.shift()!;
-      for (const o of ready.send as Outgoing[]) this.hooks.send(o.to, o.msg);
-      for (const r of ready.reply) this.hooks.reply(r);
-      this.hooks.released?.(ready);
+    // This runs in a promise callback: anything thrown here would be an unhandled rejection
+    // that kills the process without a word. Route it through `fatal` instead.
+    try {
+      while (this.releaseQueue.length > 0 && this.releaseQueue[0]!.durable && !this.failed) {
+        const { ready } = this.releaseQueue.shift()!;
+        for (const o of ready.send as Outgoing[]) this.hooks.send(o.to, o.msg);
+        for (const r of ready.reply) this.hooks.reply(r);
+        this.hooks.released?.(ready);
+      }
+    } catch (err) {
+      this.fail(err);
     }
   }
 

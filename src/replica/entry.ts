@@ -72,3 +72,32 @@ export function sameEntry(a: Entry, b: Entry): boolean {
   const d = (b as typeof a).command;
   return c.clientId === d.clientId && c.seq === d.seq && sameOp(c.op, d.op);
 }
+
+/** UTF-8 length of a string, without allocating (the replica runs this per batched entry). */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) { n += 4; i++; }
+    else n += 3;
+  }
+  return n;
+}
+
+/** The bytes of an entry's strings plus a fixed allowance for its framing (an upper bound of the wire size). */
+export function entryBytes(e: Entry): number {
+  if (e.kind === 'expire-sessions') return 16;
+  const op = e.command.op;
+  let n = 32 + utf8Length(e.command.clientId) + utf8Length(op.key);
+  if (op.kind === 'put' || op.kind === 'cas') n += utf8Length(op.value);
+  if (op.kind === 'cas' && op.expected !== null) n += utf8Length(op.expected);
+  return n;
+}
+
+/**
+ * The largest command a node accepts (its strings together). Larger requests are rejected at
+ * the client port: every entry must fit, with room to spare, in one peer frame (4 MiB).
+ */
+export const MAX_COMMAND_BYTES = 1024 * 1024;

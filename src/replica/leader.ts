@@ -3,6 +3,7 @@
  * followers' logs, replicating batches and deciding (reference §A.4.1, §A.4.3, §A.4.5, §A.4.6).
  */
 import { ballotEq, ballotGt, compareBallots, type Ballot, type LogIdx, type NodeId } from './ballot.js';
+import { entryBytes } from './entry.js';
 import { invariant } from './invariant.js';
 import type { Accepted, NotAccepted, PrepareReq, Promise as PromiseMsg, SeqNum } from './messages.js';
 import { LeaderState, type MaxPromise, type SequencePaxos } from './sequence-paxos.js';
@@ -183,12 +184,24 @@ export function onPrepareReq(sp: SequencePaxos, from: NodeId, m: PrepareReq): vo
 }
 
 /** Appends the step's proposals and streams them; piggybacks the decided index. */
+/** Byte budget of one AcceptDecide's entries (a single larger entry still goes alone). */
+const MAX_BATCH_BYTES = 1024 * 1024;
+
 export function flush(sp: SequencePaxos): void {
   const lead = sp.lead;
   if (!lead || sp.phase !== 'accept') return;
   const max = sp.config.maxBatch;
   while (sp.batch.length > 0) {
-    const entries = sp.batch.splice(0, max);
+    // At most `maxBatch` entries and about MAX_BATCH_BYTES per AcceptDecide, so that a batch
+    // of large values still fits in one frame (4 MiB).
+    let count = 0;
+    let bytes = 0;
+    while (count < sp.batch.length && count < max) {
+      bytes += entryBytes(sp.batch[count]!);
+      if (count > 0 && bytes > MAX_BATCH_BYTES) break;
+      count++;
+    }
+    const entries = sp.batch.splice(0, count);
     sp.persist([{ kind: 'append', entries }]);
     // Counted now, released after the write is durable (step contract; BUG-1).
     lead.acc.set(sp.id, sp.logLength);
