@@ -18,6 +18,9 @@ import type { NodeAddress, PeerLink, WireMessage } from '../wire/messages.js';
 import { FramedSocket, type FramedSocketHandlers } from './framed-socket.js';
 import type { Logger } from './logger.js';
 
+const CONNECT_TIMEOUT_MS = 2000;
+const KEEPALIVE_MS = 1000;
+
 export interface PeerLinksOptions {
   readonly self: NodeId;
   readonly clusterId: string;
@@ -124,7 +127,14 @@ export class PeerLinks {
       onMessage: () => {},
       onClose: (reason) => this.closed(peer, framed, reason),
     });
+    // A host that drops packets would hold a dial for the kernel's SYN timeout (minutes),
+    // during which the link cannot be re-dialled even after the network heals.
+    const connectTimer = setTimeout(() => framed.destroy(`no connection within ${CONNECT_TIMEOUT_MS} ms`), CONNECT_TIMEOUT_MS);
+    raw.once('close', () => clearTimeout(connectTimer));
     raw.once('connect', () => {
+      clearTimeout(connectTimer);
+      // Detects a peer whose host vanished without closing the connection.
+      raw.setKeepAlive(true, KEEPALIVE_MS);
       if (this.stopped) {
         framed.destroy('node stopping');
         return;
