@@ -11,7 +11,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Command } from '../replica/entry.js';
 import type { ClientReply, ReplicaStatus } from '../replica/types.js';
-import { MAX_COMMAND_BYTES, entryBytes, type Entry } from '../replica/entry.js';
+import { MAX_COMMAND_BYTES, commandBytes, entryBytes, type Entry } from '../replica/entry.js';
 import { MAX_FRAME_BYTES } from '../wire/codec.js';
 import type { ClientRequest, LogRequest, PeerLink, StatusResponse, WireMessage } from '../wire/messages.js';
 import { FramedSocket } from './framed-socket.js';
@@ -22,8 +22,6 @@ import { BOTTOM } from '../replica/ballot.js';
 export const MAX_LOG_ENTRIES_PER_RESPONSE = 1000;
 /** Budget for a log-response's entries, well under the frame limit (strings are counted). */
 const LOG_RESPONSE_BYTE_BUDGET = MAX_FRAME_BYTES / 2;
-/** What entryBytes adds for framing; the command limit counts the strings alone. */
-const ENTRY_OVERHEAD = 32;
 
 /** What the client port needs from the rest of the node. */
 export interface ClientPortBackend {
@@ -139,7 +137,7 @@ export class ClientServer {
     if (this.backend.replicaStatus() === null) return reject('this node has not joined a cluster yet (waiting for bootstrap)');
     if (command.clientId.length === 0) return reject('clientId must not be empty');
     if (command.seq < 1) return reject('seq must be at least 1');
-    const size = entryBytes({ kind: 'command', command }) - ENTRY_OVERHEAD;
+    const size = commandBytes(command);
     if (size > MAX_COMMAND_BYTES) {
       return reject(`the command's strings take ${size} bytes; the limit is ${MAX_COMMAND_BYTES} (clientId, key and values together)`);
     }

@@ -15,7 +15,7 @@ import type { NodeId } from '../replica/ballot.js';
 import { compareBallots } from '../replica/ballot.js';
 import type { Command } from '../replica/entry.js';
 import { Replica } from '../replica/replica.js';
-import type { Ready, ReplicaStatus } from '../replica/types.js';
+import type { ReplicaStatus } from '../replica/types.js';
 import { openWal, readMeta, writeMeta, type StorageEvent, type Wal } from '../storage/index.js';
 import { FSYNC_OFF_WARNING } from '../storage/wal.js';
 import { isPeerMessage } from '../wire/codec.js';
@@ -179,7 +179,7 @@ export class KvNode {
     this.driver = new ReplicaDriver(replica, wal, {
       send: (to, msg) => this.links?.send(to, msg),
       reply: (r) => this.clientServer.deliver(r),
-      released: (ready) => this.noteChanges(ready),
+      released: () => this.noteChanges(),
       fatal: (err) => {
         this.logger.error('fatal', { error: err instanceof Error ? err.message : String(err) });
         this.options.onFatal(err);
@@ -195,7 +195,7 @@ export class KvNode {
   }
 
   /** One log line per change of role or elected leader. */
-  private noteChanges(_ready: Ready): void {
+  private noteChanges(): void {
     const s = this.driver!.status();
     const prev = this.lastStatus;
     this.lastStatus = s;

@@ -86,14 +86,18 @@ export function utf8Length(s: string): number {
   return n;
 }
 
-/** The bytes of an entry's strings plus a fixed allowance for its framing (an upper bound of the wire size). */
-export function entryBytes(e: Entry): number {
-  if (e.kind === 'expire-sessions') return 16;
-  const op = e.command.op;
-  let n = 32 + utf8Length(e.command.clientId) + utf8Length(op.key);
+/** The UTF-8 bytes of a command's strings (what MAX_COMMAND_BYTES limits). */
+export function commandBytes(c: Command): number {
+  const op = c.op;
+  let n = utf8Length(c.clientId) + utf8Length(op.key);
   if (op.kind === 'put' || op.kind === 'cas') n += utf8Length(op.value);
   if (op.kind === 'cas' && op.expected !== null) n += utf8Length(op.expected);
   return n;
+}
+
+/** An upper bound of an entry's wire size: its strings plus a fixed allowance for the rest. */
+export function entryBytes(e: Entry): number {
+  return e.kind === 'expire-sessions' ? 16 : 32 + commandBytes(e.command);
 }
 
 /**
