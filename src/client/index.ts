@@ -6,7 +6,9 @@ export {
 } from './results.js';
 export { formatAddr, parseAddr, type NodeAddr } from './addr.js';
 export { fetchLog, fetchStatus, type AdminOptions, type LogResponse, type StatusResponse } from './admin.js';
-export { completionOf, HistoryRecorder, RecordedProcess, type Recorded } from './recorder.js';
+export {
+  completionOf, HistoryRecorder, processCounter, RecordedProcess, type HistoryTarget, type ProcessAllocator, type Recorded,
+} from './recorder.js';
 export {
   isWorkloadName, runWorkload, WORKLOADS, type OpMix, type WorkloadName, type WorkloadOptions, type WorkloadReport,
 } from './workload.js';

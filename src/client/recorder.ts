@@ -25,22 +25,39 @@ import type {
 /** How an operation's result was recorded. */
 export type Recorded = 'ok' | 'fail' | 'info';
 
-export class HistoryRecorder {
-  private nextProcess: number;
+/**
+ * Where operations are recorded: one writer, or a function asked at each invocation (the shell
+ * switches recording on and off while clients run; `null` means "not recording now"). An
+ * operation's completion always goes to the writer its invocation went to.
+ */
+export type HistoryTarget = HistoryWriter | (() => HistoryWriter | null);
 
-  /** `firstProcess`: the first process number handed out (default 0). */
-  constructor(readonly client: KvClient, readonly history: HistoryWriter, firstProcess = 0) {
-    this.nextProcess = firstProcess;
+/** Hands out history process numbers; several recorders writing one history share one. */
+export type ProcessAllocator = () => number;
+
+export function processCounter(first = 0): ProcessAllocator {
+  let next = first;
+  return () => next++;
+}
+
+export class HistoryRecorder {
+  readonly allocateProcess: ProcessAllocator;
+  private readonly target: () => HistoryWriter | null;
+
+  /** `processes`: the first process number handed out (default 0), or a shared allocator. */
+  constructor(readonly client: KvClient, history: HistoryTarget, processes: number | ProcessAllocator = 0) {
+    this.target = typeof history === 'function' ? history : () => history;
+    this.allocateProcess = typeof processes === 'function' ? processes : processCounter(processes);
+  }
+
+  /** The writer an invocation made now would go to (`null`: not recording). */
+  get history(): HistoryWriter | null {
+    return this.target();
   }
 
   /** A new virtual client with a process number of its own. */
   process(): RecordedProcess {
     return new RecordedProcess(this);
-  }
-
-  /** @internal A fresh process number. */
-  allocateProcess(): number {
-    return this.nextProcess++;
   }
 }
 
@@ -85,12 +102,17 @@ export class RecordedProcess {
     const h = this.recorder.history;
     try {
       const process = this.current;
-      const id = op.kind === 'put' ? h.invoke({ process, f: 'put', key: op.key, value: op.value })
-        : op.kind === 'cas' ? h.invoke({ process, f: 'cas', key: op.key, expected: op.expected, value: op.value })
-          : h.invoke({ process, f: op.kind, key: op.key });
+      const id = h === null ? -1
+        : op.kind === 'put' ? h.invoke({ process, f: 'put', key: op.key, value: op.value })
+          : op.kind === 'cas' ? h.invoke({ process, f: 'cas', key: op.key, expected: op.expected, value: op.value })
+            : h.invoke({ process, f: op.kind, key: op.key });
       const result = await this.recorder.client.execute(op);
       const recorded = completionOf(op, result);
-      if (recorded === 'ok') {
+      if (h === null) {
+        // Not recorded, but an unknown outcome still ends this process: were recording to start
+        // now, the operation could take effect while the process seems idle.
+        if (recorded === 'info') this.current = this.recorder.allocateProcess();
+      } else if (recorded === 'ok') {
         if (op.kind === 'get' && result.status === 'ok' && 'value' in result) h.ok(id, result.value);
         else h.ok(id);
       } else if (recorded === 'fail') {

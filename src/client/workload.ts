@@ -10,10 +10,9 @@
  */
 import { Rng } from '../history/synthetic.js';
 import type { KeyValue } from '../history/types.js';
-import type { HistoryWriter } from '../history/writer.js';
 import type { KvOp } from '../replica/entry.js';
 import type { KvClient } from './client.js';
-import { HistoryRecorder, type RecordedProcess } from './recorder.js';
+import { HistoryRecorder, type HistoryTarget, type ProcessAllocator, type RecordedProcess } from './recorder.js';
 import type { OpResult } from './results.js';
 
 /** Relative weights of the four operations. */
@@ -56,8 +55,8 @@ export interface WorkloadOptions {
   readonly thinkMs?: number;
   /** Default: a random seed (returned in the report). */
   readonly seed?: number;
-  /** First history process number; default 0. */
-  readonly firstProcess?: number;
+  /** First history process number (default 0), or an allocator shared with other recorders. */
+  readonly firstProcess?: number | ProcessAllocator;
   /** Called after every operation. */
   readonly onResult?: (op: KvOp, result: OpResult) => void;
 }
@@ -73,7 +72,7 @@ export interface WorkloadReport {
   readonly elapsedMs: number;
 }
 
-export async function runWorkload(client: KvClient, history: HistoryWriter, options: WorkloadOptions): Promise<WorkloadReport> {
+export async function runWorkload(client: KvClient, history: HistoryTarget, options: WorkloadOptions): Promise<WorkloadReport> {
   const o = options;
   if (!Number.isInteger(o.clients) || o.clients < 1) throw new RangeError(`workload: clients must be an integer ≥ 1, got ${o.clients}`);
   if (o.ops === undefined && o.durationMs === undefined && o.signal === undefined) {
