@@ -14,6 +14,13 @@ const nodeSchema = z.object({
   clientPort: port,
   /** Leader priority: among ballots with the same round, a higher one wins. */
   priority: z.number().int().min(0).max(0xffff_ffff).optional(),
+  /**
+   * Routing, not identity: `{ "<peerId>": "host:port" }` — this node reaches that peer's peer
+   * port through this address (a relay, a tunnel). Read from the config at every start and never
+   * persisted, so a route can change between restarts while the node table stays the same.
+   * Checked in the cluster-level refinement below, where the other node ids are known.
+   */
+  dialVia: z.record(z.string(), z.string()).optional(),
 }).strict();
 
 const timingSchema = z.object({
@@ -52,11 +59,39 @@ export const clusterConfigSchema = z.object({
       endpoints.add(ep);
     }
   });
+  c.nodes.forEach((n, i) => {
+    for (const [peer, address] of Object.entries(n.dialVia ?? {})) {
+      const problem = dialViaProblem(peer, address, n.id, ids);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['nodes', i, 'dialVia', peer], message: problem });
+    }
+  });
   if (!ids.has(c.bootstrap)) ctx.addIssue({ code: 'custom', path: ['bootstrap'], message: `node ${c.bootstrap} is not in nodes` });
   if (c.bootThreshold > c.nodes.length) {
     ctx.addIssue({ code: 'custom', path: ['bootThreshold'], message: `${c.bootThreshold} is more than the ${c.nodes.length} nodes` });
   }
 });
+
+function dialViaProblem(peer: string, address: string, self: number, ids: ReadonlySet<number>): string | null {
+  // The key is a JSON object key, so a string: only the canonical decimal form counts ("02" would
+  // silently name node 2 in one place and not match it in another).
+  const id = Number(peer);
+  if (!/^[1-9][0-9]*$/.test(peer) || !ids.has(id)) return `"${peer}" is not the id of a node in nodes`;
+  if (id === self) return `node ${self} cannot dial itself`;
+  if (!parseHostPort(address)) return `"${address}" is not host:port (a host, then a port 1–65535)`;
+  return null;
+}
+
+/**
+ * `host:port`, `[v6-address]:port`. Null when it does not parse: no host, a port that is not
+ * a whole number in 1–65535, or a bare IPv6 address (ambiguous without brackets).
+ */
+export function parseHostPort(s: string): { host: string; port: number } | null {
+  const m = /^(?:\[([^\]]+)\]|([^:\[\]\s]+)):([0-9]{1,5})$/.exec(s);
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return null;
+  return { host: (m[1] ?? m[2])!, port };
+}
 
 export type ClusterConfig = z.infer<typeof clusterConfigSchema>;
 export type NodeConfig = ClusterConfig['nodes'][number];
@@ -95,6 +130,18 @@ export function loadClusterConfig(file: string): ClusterConfig {
     throw new ConfigError(file, [`not valid JSON: ${(e as Error).message}`]);
   }
   return parseClusterConfig(json, file);
+}
+
+/** Where a node dials each peer it has a `dialVia` route for; peers not in the map are dialed directly. */
+export function dialRoutes(config: ClusterConfig, self: number): ReadonlyMap<number, { host: string; port: number }> {
+  const routes = new Map<number, { host: string; port: number }>();
+  for (const [peer, address] of Object.entries(nodeById(config, self).dialVia ?? {})) {
+    // Validated by the schema; checked again for a config object that skipped the parser.
+    const to = parseHostPort(address);
+    if (!to) throw new ConfigError('dialVia', [`node ${self}: "${address}" is not host:port`]);
+    routes.set(Number(peer), to);
+  }
+  return routes;
 }
 
 export function nodeById(config: ClusterConfig, id: number): NodeConfig {

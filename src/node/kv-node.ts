@@ -22,7 +22,7 @@ import { isPeerMessage } from '../wire/codec.js';
 import type { NodeAddress, WireMessage } from '../wire/messages.js';
 import { BootstrapServer, bootMessage, checkInUntilBooted, parseNodeMeta, type NodeMeta } from './bootstrap.js';
 import { ClientServer } from './client-server.js';
-import { nodeById, type ClusterConfig } from './config.js';
+import { dialRoutes, nodeById, type ClusterConfig } from './config.js';
 import { FramedSocket } from './framed-socket.js';
 import type { Logger } from './logger.js';
 import { PeerLinks } from './peer-links.js';
@@ -51,6 +51,8 @@ export class KvNode {
   readonly dataDir: string;
   readonly fsync: boolean;
   private readonly self: NodeAddress;
+  /** The config's `dialVia` for this node: routing of this start only, never persisted. */
+  private readonly dialVia: ReadonlyMap<NodeId, { host: string; port: number }>;
   private readonly logger: Logger;
   private readonly peerServer: Server;
   private readonly clientServer: ClientServer;
@@ -71,6 +73,7 @@ export class KvNode {
     const n = nodeById(config, id);
     this.id = id;
     this.self = { id, host: n.host, peerPort: n.peerPort, clientPort: n.clientPort };
+    this.dialVia = dialRoutes(config, id);
     this.logger = options.logger;
     this.fsync = options.fsync ?? config.fsync;
     this.dataDir = options.dataDir ?? nodeDataDir(config, options.configDir, id);
@@ -112,12 +115,11 @@ export class KvNode {
       this.bootstrapServer.start();
       return;
     }
-    const server = nodeById(config, config.bootstrap);
-    const checkIn = checkInUntilBooted({
-      self: this.self, clusterId: config.clusterId, server: { host: server.host, port: server.peerPort }, logger: this.logger,
-    });
+    const bootstrapNode = nodeById(config, config.bootstrap);
+    const server = this.dialVia.get(bootstrapNode.id) ?? { host: bootstrapNode.host, port: bootstrapNode.peerPort };
+    const checkIn = checkInUntilBooted({ self: this.self, clusterId: config.clusterId, server, logger: this.logger });
     this.cancelCheckIn = checkIn.cancel;
-    this.logger.info('checking-in', { server: `${server.host}:${server.peerPort}` });
+    this.logger.info('checking-in', { server: `${server.host}:${server.port}` });
     void checkIn.boot.then(async (boot) => {
       if (this.stopping) return;
       await this.boot({ clusterId: boot.clusterId, nodes: boot.nodes });
@@ -172,7 +174,7 @@ export class KvNode {
       resendTicks: config.timing.resendTicks,
     }, state);
     this.links = new PeerLinks({
-      self: this.id, clusterId: meta.clusterId, nodes: meta.nodes, logger: this.logger,
+      self: this.id, clusterId: meta.clusterId, nodes: meta.nodes, logger: this.logger, dialVia: this.dialVia,
       onMessage: (from, msg) => this.driver?.push({ kind: 'message', from, msg }),
       onConnected: (peer) => this.driver?.push({ kind: 'reconnected', peer }),
     });

@@ -29,6 +29,11 @@ export interface PeerLinksOptions {
   readonly logger: Logger;
   readonly onMessage: (from: NodeId, msg: PeerMessage) => void;
   readonly onConnected: (peer: NodeId) => void;
+  /**
+   * Peers reached through another address than the one in the node table (the config's
+   * `dialVia`: a relay); the others are dialed at their own peer port.
+   */
+  readonly dialVia?: ReadonlyMap<NodeId, { readonly host: string; readonly port: number }>;
   /** First and longest pause before re-dialling a peer, ms. */
   readonly backoffMinMs?: number;
   readonly backoffMaxMs?: number;
@@ -122,7 +127,8 @@ export class PeerLinks {
     link.timer = null;
     if (this.stopped) return;
     const addr = this.addresses.get(peer)!;
-    const raw = connect({ host: addr.host, port: addr.peerPort });
+    const target = this.options.dialVia?.get(peer) ?? { host: addr.host, port: addr.peerPort };
+    const raw = connect({ host: target.host, port: target.port });
     const framed: FramedSocket = new FramedSocket(raw, {
       onMessage: () => {},
       onClose: (reason) => this.closed(peer, framed, reason),
