@@ -43,6 +43,7 @@ export class HistoryWriter {
   private readonly pending = new Map<number, number>(); // id -> process
   private readonly emit: (line: string) => void;
   private eventCount = 0;
+  private closed = false;
 
   constructor(sink: LineSink, private readonly clock: Clock = monotonicClock()) {
     this.emit = typeof sink === 'function' ? sink : (line) => { sink.write(`${line}\n`); };
@@ -50,6 +51,7 @@ export class HistoryWriter {
 
   /** Records an invocation and returns its id, to be passed to the completion. */
   invoke(args: InvokeArgs, time: TimeNs = this.clock()): number {
+    if (this.closed) throw new Error('history writer: invoke after close');
     const id = this.nextId++;
     this.write({ type: 'invoke', id, ...args, time } as HistoryEvent);
     this.pending.set(id, args.process);
@@ -71,10 +73,12 @@ export class HistoryWriter {
   }
 
   nemesis(f: string, where: { node?: NodeRef; nodes?: NodeRef[]; groups?: NodeRef[][] } = {}, time: TimeNs = this.clock()): void {
+    if (this.closed) return;
     this.write({ type: 'nemesis', f, ...where, time });
   }
 
   leader(node: NodeRef | null, ballot?: unknown, time: TimeNs = this.clock()): void {
+    if (this.closed) return;
     this.write(ballot === undefined ? { type: 'leader', node, time } : { type: 'leader', node, ballot, time });
   }
 
@@ -87,7 +91,26 @@ export class HistoryWriter {
     return this.eventCount;
   }
 
+  /**
+   * Ends the history: every operation still pending is completed as `info` (it may yet take
+   * effect), and whatever arrives later is ignored — a late completion of such an operation,
+   * a nemesis or leader event. Invoking after close is a bug and throws. Returns how many
+   * operations were closed as `info`.
+   */
+  close(time: TimeNs = this.clock()): number {
+    if (this.closed) return 0;
+    const open = this.pendingIds();
+    for (const id of open) this.complete('info', id, undefined, time);
+    this.closed = true;
+    return open.length;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   private complete(type: CompletionType, id: number, value: KeyValue | undefined, time: TimeNs = this.clock()): void {
+    if (this.closed) return;
     const process = this.pending.get(id);
     if (process === undefined) throw new Error(`history writer: id ${id} is not pending`);
     this.pending.delete(id);

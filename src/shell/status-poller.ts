@@ -1,0 +1,147 @@
+/**
+ * The shell's live picture of the cluster: every node's status-response, polled on a timer,
+ * merged with what the local supervisor knows about each process (running, paused, killed).
+ * The status pane draws it, `status` prints it, and the recorder takes leader changes from it.
+ */
+import { fetchStatus } from '../client/admin.js';
+import { formatAddr, type NodeAddr } from '../client/addr.js';
+import type { LocalCluster, NodeState } from '../cluster/index.js';
+import { findLeader, type ElectedLeader, type NodePoll } from '../cluster/leader.js';
+import { ballotEq } from '../replica/ballot.js';
+
+/** A node the shell talks to: its client address, and its id once known. */
+export interface NodeTarget {
+  /** From the cluster config, or learned from the node's first status answer. */
+  readonly id: number | undefined;
+  readonly addr: NodeAddr;
+}
+
+export interface NodeView {
+  readonly id: number | undefined;
+  readonly addr: NodeAddr;
+  /** The last poll: its status, or why it did not answer. `undefined` before the first poll. */
+  readonly poll: NodePoll | undefined;
+  /** The supervisor's process state, for nodes of a local cluster kvsh started. */
+  readonly process: NodeState | undefined;
+}
+
+export type Health = 'up' | 'down' | 'paused' | 'starting' | 'unknown';
+
+export function healthOf(v: NodeView): Health {
+  if (v.process === 'paused') return 'paused';
+  if (v.process === 'starting') return 'starting';
+  if (v.process !== undefined && v.process !== 'running') return 'down';
+  if (v.poll === undefined) return 'unknown';
+  return v.poll.kind === 'status' ? 'up' : 'down';
+}
+
+export interface ClusterView {
+  /** `Date.now()` of the poll. */
+  readonly time: number;
+  readonly nodes: readonly NodeView[];
+  /** The elected leader as an operator sees it (cluster/leader.ts `findLeader`). */
+  readonly leader: ElectedLeader | undefined;
+  readonly polls: number;
+}
+
+export interface StatusPollerOptions {
+  readonly targets: () => readonly NodeTarget[];
+  readonly cluster?: LocalCluster | undefined;
+  /** Default 400 ms between polls. */
+  readonly intervalMs?: number;
+  /** A paused node never answers; default 300 ms per poll. */
+  readonly timeoutMs?: number;
+}
+
+export class StatusPoller {
+  private view: ClusterView = { time: 0, nodes: [], leader: undefined, polls: 0 };
+  private readonly listeners = new Set<(v: ClusterView) => void>();
+  private readonly leaderListeners = new Set<(l: ElectedLeader) => void>();
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<ClusterView> | null = null;
+  private lastLeader: ElectedLeader | undefined;
+  /** Node ids learned from status answers, by address. */
+  private readonly learnedIds = new Map<string, number>();
+  private stopped = false;
+
+  constructor(private readonly opts: StatusPollerOptions) {}
+
+  get latest(): ClusterView {
+    return this.view;
+  }
+
+  /** Id of the node at `addr`, once it answered a status request. */
+  idOf(addr: NodeAddr): number | undefined {
+    return this.learnedIds.get(formatAddr(addr));
+  }
+
+  start(): void {
+    if (this.timer || this.stopped) return;
+    const loop = (): void => {
+      void this.refresh().finally(() => {
+        if (!this.stopped) this.timer = setTimeout(loop, this.opts.intervalMs ?? 400);
+      });
+    };
+    loop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Every view, as it is polled. Returns an unsubscribe function. */
+  subscribe(fn: (v: ClusterView) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Called when a leader with a ballot other than the last one's is observed. */
+  onLeaderChange(fn: (l: ElectedLeader) => void): () => void {
+    this.leaderListeners.add(fn);
+    return () => this.leaderListeners.delete(fn);
+  }
+
+  /** Polls now (or joins the poll in flight) and returns the fresh view. */
+  refresh(): Promise<ClusterView> {
+    this.inFlight ??= this.pollOnce().finally(() => { this.inFlight = null; });
+    return this.inFlight;
+  }
+
+  private async pollOnce(): Promise<ClusterView> {
+    const targets = this.opts.targets();
+    const cluster = this.opts.cluster;
+    const timeoutMs = this.opts.timeoutMs ?? 300;
+    const nodes = await Promise.all(targets.map(async (t): Promise<NodeView> => {
+      const process = cluster && t.id !== undefined && cluster.nodeIds.includes(t.id) ? cluster.state(t.id) : undefined;
+      let poll: NodePoll;
+      if (process !== undefined && process !== 'running' && process !== 'paused') {
+        poll = { kind: 'skipped', reason: process };
+      } else {
+        try {
+          const status = await fetchStatus(t.addr, { timeoutMs });
+          this.learnedIds.set(formatAddr(t.addr), status.nodeId);
+          poll = { kind: 'status', status };
+        } catch (e) {
+          poll = { kind: 'error', message: (e as Error).message };
+        }
+      }
+      const id = t.id ?? this.learnedIds.get(formatAddr(t.addr));
+      // The process may have changed while we waited for its answer.
+      const after = cluster && id !== undefined && cluster.nodeIds.includes(id) ? cluster.state(id) : process;
+      return { id, addr: t.addr, poll, process: after };
+    }));
+    const polls = new Map<number, NodePoll>();
+    for (const n of nodes) if (n.id !== undefined && n.poll) polls.set(n.id, n.poll);
+    const size = cluster ? cluster.nodeIds.length : targets.length;
+    const leader = findLeader(polls, size);
+    this.view = { time: Date.now(), nodes, leader, polls: this.view.polls + 1 };
+    if (leader && !(this.lastLeader && ballotEq(this.lastLeader.ballot, leader.ballot) && this.lastLeader.leaderId === leader.leaderId)) {
+      this.lastLeader = leader;
+      for (const fn of this.leaderListeners) fn(leader);
+    }
+    if (!this.stopped) for (const fn of this.listeners) fn(this.view);
+    return this.view;
+  }
+}
