@@ -1,0 +1,51 @@
+/**
+ * Runs the Ink shell on the terminal until the user leaves: full screen (the terminal's
+ * alternate screen, restored on exit), Ctrl-C handled by the prompt rather than by Ink.
+ */
+import React from 'react';
+import { render } from 'ink';
+import type { ClientOptions } from '../../client/client.js';
+import type { LocalCluster } from '../../cluster/index.js';
+import { LineHistory } from '../line-history.js';
+import { ShellSession } from '../session.js';
+import type { NodeTarget } from '../status-poller.js';
+import { App } from './app.js';
+import { OutputStore } from './output-store.js';
+
+export interface InteractiveOptions {
+  readonly targets: NodeTarget[];
+  readonly cluster: LocalCluster | undefined;
+  readonly color: boolean;
+  readonly timeScale: number;
+  readonly pollMs: number;
+  readonly clientOptions: ClientOptions;
+}
+
+const ALT_SCREEN_ON = '\u001b[?1049h\u001b[H';
+const ALT_SCREEN_OFF = '\u001b[?1049l';
+
+export async function runInteractive(o: InteractiveOptions): Promise<number> {
+  if (!o.color) process.env.FORCE_COLOR = '0';
+  const history = LineHistory.load();
+  const store = new OutputStore();
+  const session = new ShellSession({
+    nodes: o.targets, cluster: o.cluster, output: store, timeScale: o.timeScale, pollMs: o.pollMs,
+    clientOptions: o.clientOptions, lineHistory: history,
+  });
+  if (history.warning) store.emit({ kind: 'warn', text: history.warning });
+  store.emit({ kind: 'info', text: 'type help for the commands, quit (or Ctrl-D) to leave' });
+  session.start();
+  const label = o.cluster ? `local cluster (${o.cluster.nodeIds.length} nodes)` : `${o.targets.length} nodes`;
+  process.stdout.write(ALT_SCREEN_ON);
+  const leave = (): void => { process.stdout.write(ALT_SCREEN_OFF); };
+  process.once('exit', leave);
+  try {
+    const app = render(<App session={session} store={store} history={history} label={label} />, { exitOnCtrlC: false });
+    await app.waitUntilExit();
+  } finally {
+    leave();
+    process.off('exit', leave);
+  }
+  await session.close();
+  return 0;
+}
