@@ -167,20 +167,25 @@ describe('shell line editor', () => {
 
   describe('formatCandidates', () => {
     it('lists sorted candidates separated by two spaces', () => {
-      expect(formatCandidates(['n3', 'n1', 'n2'], 80)).to.equal('n1  n2  n3');
+      expect(formatCandidates(['n3', 'n1', 'n2'], 80)).to.deep.equal(['n1  n2  n3']);
     });
-    it('truncates with "… and N more"', () => {
+    it('wraps at the width, between candidates', () => {
+      expect(formatCandidates(['aaaa', 'bbbb', 'cccc', 'dddd'], 10)).to.deep.equal(['aaaa  bbbb', 'cccc  dddd']);
+    });
+    it('cuts to maxLines with "… and N more" and accounts for every candidate', () => {
       const many = Array.from({ length: 50 }, (_, i) => `key${String(i).padStart(2, '0')}`);
-      const out = formatCandidates(many, 60);
-      expect(out.length).to.be.at.most(60);
-      expect(out.startsWith('key00  key01')).to.equal(true);
-      const m = /… and (\d+) more$/.exec(out);
+      const lines = formatCandidates(many, 30, 3);
+      expect(lines).to.have.length(3);
+      for (const l of lines) expect(l.length).to.be.at.most(30);
+      expect(lines[0]!.startsWith('key00  key01')).to.equal(true);
+      const words = lines.join('  ').split('  ');
+      const m = /^… and (\d+) more$/.exec(words[words.length - 1]!);
       expect(m).to.not.equal(null);
-      const listed = out.slice(0, out.indexOf('  …')).split('  ');
-      expect(listed.length + Number(m![1])).to.equal(50);
+      expect(words.length - 1 + Number(m![1])).to.equal(50);
+      expect(words.length - 1).to.equal(10); // 4 + 4 per line, then 2 and the note
     });
     it('always shows at least one candidate', () => {
-      expect(formatCandidates(['a-very-long-candidate', 'b'], 5)).to.equal('a-very-long-candidate  … and 1 more');
+      expect(formatCandidates(['a-very-long-candidate', 'b'], 5, 1)).to.deep.equal(['a-very-long-candidate', '… and 1 more']);
     });
   });
 

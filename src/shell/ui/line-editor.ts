@@ -157,25 +157,36 @@ export function applyCompletion(s: LineState, c: Completion): { line: LineState;
   return { line: s, candidates: c.candidates };
 }
 
-/**
- * The candidate list as one line of text (Ink wraps it): sorted names separated by two spaces, cut
- * to about `maxChars` characters with "… and N more".
- */
-export function formatCandidates(candidates: readonly string[], maxChars: number): string {
-  const sorted = [...candidates].sort();
-  const all = sorted.join('  ');
-  if (all.length <= maxChars) return all;
-  let shown = 0;
-  let len = 0;
-  for (const c of sorted) {
-    const add = (shown === 0 ? 0 : 2) + c.length;
-    const suffix = `  … and ${sorted.length - shown - 1} more`;
-    if (len + add + suffix.length > maxChars && shown > 0) break;
-    len += add;
-    shown++;
+/** Packs words into lines of at most `width` columns, two spaces apart (an over-long word gets its own line). */
+function pack(words: readonly string[], width: number): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const w of words) {
+    if (cur !== '' && cur.length + 2 + w.length > width) {
+      lines.push(cur);
+      cur = w;
+    } else {
+      cur = cur === '' ? w : `${cur}  ${w}`;
+    }
   }
-  const rest = sorted.length - shown;
-  return sorted.slice(0, shown).join('  ') + (rest > 0 ? `  … and ${rest} more` : '');
+  if (cur !== '') lines.push(cur);
+  return lines;
+}
+
+/**
+ * The candidate list as lines of at most `width` columns (we wrap ourselves so that Ink never
+ * breaks the "… and N more" note in two): sorted, two spaces apart, at most `maxLines` lines, the
+ * ones that do not fit counted in "… and N more". At least one candidate is always shown.
+ */
+export function formatCandidates(candidates: readonly string[], width: number, maxLines = 3): string[] {
+  const sorted = [...candidates].sort();
+  const all = pack(sorted, width);
+  if (all.length <= maxLines) return all;
+  const layout = (k: number) => pack([...sorted.slice(0, k), `… and ${sorted.length - k} more`], width);
+  // Only as many candidates as fit in a few lines are tried, so growing k one by one is cheap.
+  let k = 1;
+  while (k + 1 < sorted.length && layout(k + 1).length <= maxLines) k++;
+  return layout(k);
 }
 
 /** The parts of Ink's `Key` the editor looks at (all optional, so tests can name only what matters). */
