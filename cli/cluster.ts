@@ -5,7 +5,7 @@
  * which stops every node cleanly.
  *
  *   npm run cluster -- [--config cluster.config.json] [--fsync on|off] [--nodes 1,2,3] [--fresh]
- *                      [--data-dir DIR] [--log-files] [--timeout MS]
+ *                      [--data-dir DIR] [--log-files] [--relays] [--timeout MS]
  *
  * --fresh deletes, without asking, the data of every node in the config (<dataDir>/node-<id>
  * and <dataDir>/node-<id>.log) before starting: the cluster boots from scratch. Nothing else in
@@ -50,6 +50,7 @@ interface Options {
   fresh?: boolean;
   dataDir?: string;
   logFiles?: boolean;
+  relays?: boolean;
   timeout: number;
 }
 
@@ -62,6 +63,7 @@ const program = new Command()
   .option('--fresh', "delete every node's data (<dataDir>/node-<id>, node-<id>.log) first, without asking")
   .option('--data-dir <dir>', "use this data directory instead of the config's")
   .option('--log-files', "also append each node's output to <dataDir>/node-<id>.log")
+  .option('--relays', 'route every directed peer link through a relay in this process (for network fault drills)')
   .option('--timeout <ms>', 'how long to wait for a leader', millis, 30_000)
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -105,6 +107,7 @@ async function main(): Promise<number> {
       ...(o.dataDir ? { dataDir: o.dataDir } : {}),
       fresh: o.fresh ?? false,
       logFiles: o.logFiles ?? false,
+      relays: o.relays ?? false,
       onEvent,
     });
   } catch (e) {

@@ -4,7 +4,7 @@
  * overriding the data directory, or starting from an in-memory config, means writing an
  * effective config file for the nodes — it goes into the data directory itself.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadClusterConfig, type ClusterConfig } from '../node/config.js';
 
@@ -28,16 +28,28 @@ export interface ClusterFiles {
 /** Name of the config written for the nodes when the one given cannot be passed as is. */
 export const EFFECTIVE_CONFIG_FILE = 'cluster.effective.json';
 
-export function resolveClusterFiles(src: ClusterSource): ClusterFiles {
+/**
+ * `effective`: always give the nodes an effective config, even for a config file used as is —
+ * the caller rewrites it before starting any node (the relays add `dialVia` routes).
+ */
+export function resolveClusterFiles(src: ClusterSource, opts: { effective?: boolean } = {}): ClusterFiles {
   if (src.configFile === undefined && src.config === undefined) throw new Error('startCluster: give configFile or config');
   const file = src.configFile === undefined ? undefined : resolve(src.configFile);
   const config = src.config ?? loadClusterConfig(file!);
   const dataDir = src.dataDir !== undefined ? resolve(src.dataDir) : resolve(file ? dirname(file) : process.cwd(), config.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  if (file && src.config === undefined && src.dataDir === undefined) return { config, configFile: file, dataDir };
+  if (file && src.config === undefined && src.dataDir === undefined && !opts.effective) return { config, configFile: file, dataDir };
+  return { config, configFile: writeEffectiveConfig(dataDir, config), dataDir };
+}
+
+/** Writes `<dataDir>/cluster.effective.json`: `config` with the absolute `dataDir`. Returns its path. */
+export function writeEffectiveConfig(dataDir: string, config: ClusterConfig): string {
   const effective = join(dataDir, EFFECTIVE_CONFIG_FILE);
-  writeFileSync(effective, JSON.stringify({ ...config, dataDir }, null, 2) + '\n');
-  return { config, configFile: effective, dataDir };
+  // Written aside and renamed: a node starting meanwhile reads the old file or the new one, never half.
+  const tmp = `${effective}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ ...config, dataDir }, null, 2) + '\n');
+  renameSync(tmp, effective);
+  return effective;
 }
 
 export function nodeDataDir(dataDir: string, id: number): string {

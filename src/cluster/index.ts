@@ -12,6 +12,12 @@ export {
   type NodeState, type OutputLine,
 } from './events.js';
 export { kvnodeCommand, kvnodeScript, scriptCommand, type NodeCommand, type NodeLaunch, type SpawnSpec } from './node-command.js';
-export { EFFECTIVE_CONFIG_FILE, nodeDataDir, nodeLogFile, removeNodeData, resolveClusterFiles, type ClusterFiles, type ClusterSource } from './cluster-files.js';
+export {
+  EFFECTIVE_CONFIG_FILE, nodeDataDir, nodeLogFile, removeNodeData, resolveClusterFiles, writeEffectiveConfig, type ClusterFiles,
+  type ClusterSource,
+} from './cluster-files.js';
+export { NetworkFaults, MAX_DELAY_MS } from './network-faults.js';
+export { LinkRelay, type LinkFault, type LinkFaultSource, type LinkRelayOptions, type LinkRelayStats } from './link-relay.js';
+export { ClusterRelays } from './cluster-relays.js';
 export { DEFAULT_TEST_TIMING, freePorts, writeTestConfig, type TestConfig, type TestConfigOptions } from './ports.js';
 export { formatEvent, formatNodeTable } from './format.js';

@@ -5,10 +5,14 @@
  */
 import { fetchStatus, type NodeAddr, type StatusResponse } from '../client/admin.js';
 import { ConfigError, type ClusterConfig } from '../node/config.js';
-import { nodeDataDir, nodeLogFile, removeNodeData, resolveClusterFiles, type ClusterFiles, type ClusterSource } from './cluster-files.js';
+import {
+  nodeDataDir, nodeLogFile, removeNodeData, resolveClusterFiles, writeEffectiveConfig, type ClusterFiles, type ClusterSource,
+} from './cluster-files.js';
+import { ClusterRelays } from './cluster-relays.js';
 import { isLive, type ClusterEvent, type ClusterListener, type NodeExit, type NodeState, type OutputLine } from './events.js';
 import { pollForLeader, type ElectedLeader, type NodePoll, type WaitForLeaderOptions } from './leader.js';
 import { kvnodeCommand, type NodeCommand } from './node-command.js';
+import { NetworkFaults } from './network-faults.js';
 import { NodeProcess } from './node-process.js';
 
 export interface StartClusterOptions extends ClusterSource {
@@ -32,6 +36,11 @@ export interface StartClusterOptions extends ClusterSource {
   readonly stopGraceMs?: number;
   /** Output lines kept per node; default 200. */
   readonly outputLines?: number;
+  /**
+   * Put a relay on every directed peer link (the nodes get `dialVia` routes in the effective
+   * config), so `cluster.network` can cut, heal or delay any link. Default false.
+   */
+  readonly relays?: boolean;
 }
 
 export interface NodeInfo {
@@ -49,8 +58,13 @@ export interface NodeInfo {
  * during startup stops what was started.
  */
 export function createCluster(opts: StartClusterOptions): LocalCluster {
-  const files = resolveClusterFiles(opts);
+  const files = resolveClusterFiles(opts, { effective: opts.relays === true });
   const all = files.config.nodes.map((n) => n.id);
+  if (opts.relays) {
+    // The relays own the routes: a route of the config's own would be silently replaced.
+    const routed = files.config.nodes.filter((n) => n.dialVia && Object.keys(n.dialVia).length > 0).map((n) => n.id);
+    if (routed.length) throw new ConfigError('relays', [`nodes ${routed.join(', ')} already have dialVia routes; relays set their own`]);
+  }
   const unknown = (opts.nodes ?? []).filter((id) => !all.includes(id));
   if (unknown.length) {
     throw new ConfigError('nodes', unknown.map((id) => `node ${id} is not in the config (ids: ${all.join(', ')})`));
@@ -75,12 +89,20 @@ export class LocalCluster {
   private readonly nodes = new Map<number, NodeProcess>();
   private readonly listeners = new Set<ClusterListener>();
   private readonly stopGraceMs: number;
+  /**
+   * The fault state of the relayed peer links (undefined without `relays`). It outlives the
+   * relays themselves, which are started with the first node and closed by stopAll.
+   */
+  readonly network: NetworkFaults | undefined;
+  /** The relays, once started (or starting); null when not running. */
+  private relays: Promise<ClusterRelays> | null = null;
 
   constructor(files: ClusterFiles, opts: Omit<StartClusterOptions, keyof ClusterSource> = {}) {
     this.config = files.config;
     this.configFile = files.configFile;
     this.dataDir = files.dataDir;
     this.stopGraceMs = opts.stopGraceMs ?? 5000;
+    this.network = opts.relays ? new NetworkFaults(files.config.nodes.map((n) => n.id)) : undefined;
     if (opts.onEvent) this.listeners.add(opts.onEvent);
     const command = opts.nodeCommand ?? kvnodeCommand;
     const env = { ...process.env, ...opts.env };
@@ -178,7 +200,9 @@ export class LocalCluster {
 
   /** Spawns node `id` and resolves once it listens. Throws if it already has a process. */
   start(id: number): Promise<void> {
-    return this.node(id).start();
+    const n = this.node(id);
+    if (!this.network) return n.start();
+    return this.ensureRelays().then(() => n.start());
   }
 
   /** kill -9, and wait until it is gone. */
@@ -200,6 +224,7 @@ export class LocalCluster {
   async restart(id: number): Promise<void> {
     const n = this.node(id);
     await n.kill();
+    if (this.network) await this.ensureRelays();
     await n.start();
   }
 
@@ -208,14 +233,52 @@ export class LocalCluster {
     return this.node(id).stop(this.stopGraceMs);
   }
 
-  /** Stops every node that has a process (paused ones are continued first). Idempotent. */
+  /** Stops every node that has a process (paused ones are continued first), then the relays. Idempotent. */
   async stopAll(): Promise<void> {
     await Promise.all([...this.nodes.values()].map((n) => n.stop(this.stopGraceMs)));
+    await this.closeRelays();
   }
 
-  /** SIGKILL to every node without waiting: for a process 'exit' handler. */
+  /** SIGKILL to every node without waiting: for a process 'exit' handler. Closes the relays too. */
   killAllNow(): void {
     for (const n of this.nodes.values()) n.killNow();
+    void this.closeRelays();
+  }
+
+  /**
+   * Starts the relays before the first node, and writes the routes to them into the effective
+   * config the nodes read. Relays closed by stopAll are started again on new ports: the nodes
+   * read their routes at every start, so a restarted cluster simply uses the new ones.
+   */
+  private ensureRelays(): Promise<unknown> {
+    const faults = this.network;
+    if (!faults) return Promise.resolve();
+    if (this.relays) return this.relays;
+    const starting = (async () => {
+      const relays = await ClusterRelays.start(this.config, faults);
+      try {
+        writeEffectiveConfig(this.dataDir, relays.routedConfig(this.config));
+      } catch (e) {
+        await relays.close();
+        throw e;
+      }
+      return relays;
+    })();
+    // A failed start is not kept: the next node start tries again.
+    starting.catch(() => { if (this.relays === starting) this.relays = null; });
+    this.relays = starting;
+    return starting;
+  }
+
+  private async closeRelays(): Promise<void> {
+    const relays = this.relays;
+    this.relays = null;
+    if (!relays) return;
+    try {
+      await (await relays).close();
+    } catch {
+      // They never started: nothing to close.
+    }
   }
 
   private node(id: number): NodeProcess {
