@@ -108,4 +108,17 @@ describe('real processes: network partitions through relays (5 nodes)', function
     const at = await converged(decided);
     console.log(`      new leader ${second.leaderId}; after heal all nodes decided ${at}`);
   });
+
+  it('a node restarted during a partition is still cut off (the relays outlive it) until heal', async () => {
+    const leader = await cluster.waitForLeader({ timeoutMs: 20_000 });
+    const follower = cluster.nodeIds.find((id) => id !== leader.leaderId)!;
+    const others = cluster.nodeIds.filter((id) => id !== follower);
+    network.partition([[follower], others]);
+    await cluster.restart(follower);
+    const decided = await writeThrough(others, leader, 'restarted');
+    expect(await decidedOf(follower)).to.be.lessThan(decided);
+    network.heal();
+    const at = await converged(decided);
+    console.log(`      node ${follower} restarted while cut off; after heal all nodes decided ${at}`);
+  });
 });
