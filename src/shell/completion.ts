@@ -3,10 +3,14 @@
  * candidates (it knows its commands, node ids and recently used keys); this module only finds the
  * word under completion, filters and summarises.
  *
- * Words are split the way a shell splits them: whitespace separates words, `;` separates commands
- * (so after `put a 1; g` the word being completed is a command name again), and '…' or "…" quote
- * whitespace and `;`. Quotes have no escapes inside and may start in the middle of a word
- * (`a"b c"` is the one word `ab c`), as in sh. There is no backslash escaping.
+ * Words are split as kvsh's command syntax (src/shell/script.ts, `parseScript`) splits them, and
+ * the two must stay in step (test/shell-completion.test.ts checks round trips through
+ * `parseScript`): spaces and tabs separate words; `;` or a newline separates commands, so after
+ * `put a 1; g` the word being completed is a command name again; '…' quotes literally; "…"
+ * quotes with the escapes \" \\ \n \t; a backslash outside quotes escapes the next character;
+ * quotes may start in the middle of a word (`a"b c"` is the one word `ab c`); `#` at the start of
+ * a word begins a comment, where nothing is completed. Unlike `parseScript`, an unterminated quote
+ * is not an error here: it is the word being typed.
  */
 
 export type Quote = '"' | "'";
@@ -39,33 +43,76 @@ export interface ScannedCommand {
   /** The word under completion (may be empty) and where it starts in the text. */
   partial: { value: string; start: number };
   quote: Quote | null;
+  /** The text ends inside a `#` comment. */
+  inComment: boolean;
 }
 
-const isSpace = (ch: string) => /\s/.test(ch);
+const DOUBLE_QUOTE_ESCAPES: Record<string, string> = { n: '\n', t: '\t', '"': '"', '\\': '\\' };
 
 /** Splits `text` (the line up to the cursor) and returns the last command's words. */
 export function scanCommand(text: string): ScannedCommand {
   let words: string[] = [];
   let cur: { value: string; start: number } | null = null;
   let quote: Quote | null = null;
+  let inComment = false;
+  const endWord = () => {
+    if (cur !== null) words.push(cur.value);
+    cur = null;
+  };
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
-    if (quote !== null) {
-      if (ch === quote) quote = null;
+    if (inComment) {
+      if (ch !== '\n') continue;
+      inComment = false; // the newline still ends the command, below
+    }
+    if (quote === "'") {
+      if (ch === "'") quote = null;
       else cur!.value += ch;
       continue;
     }
-    if (isSpace(ch) || ch === ';') {
-      if (cur !== null) words.push(cur.value);
-      cur = null;
-      if (ch === ';') words = [];
+    if (quote === '"') {
+      if (ch === '"') {
+        quote = null;
+      } else if (ch === '\\') {
+        // A backslash just before the cursor is an escape still being typed: it adds nothing yet.
+        if (i + 1 < text.length) {
+          const e = text[++i]!;
+          cur!.value += DOUBLE_QUOTE_ESCAPES[e] ?? `\\${e}`;
+        }
+      } else {
+        cur!.value += ch;
+      }
+      continue;
+    }
+    if (ch === ';' || ch === '\n') {
+      endWord();
+      words = [];
+      continue;
+    }
+    if (ch === ' ' || ch === '\t' || ch === '\r') {
+      endWord();
+      continue;
+    }
+    if (ch === '#' && cur === null) {
+      inComment = true;
+      continue;
+    }
+    if (ch === '\\' && text[i + 1] === '\n') {
+      i++; // a line continuation ends the word
+      endWord();
       continue;
     }
     cur ??= { value: '', start: i };
-    if (ch === '"' || ch === "'") quote = ch;
-    else cur.value += ch;
+    if (ch === '"' || ch === "'") {
+      quote = ch;
+    } else if (ch === '\\') {
+      if (i + 1 < text.length) cur.value += text[++i]!;
+    } else {
+      cur.value += ch;
+    }
   }
-  return { words, partial: cur ?? { value: '', start: text.length }, quote };
+  const partial = inComment || cur === null ? { value: '', start: text.length } : cur;
+  return { words, partial, quote, inComment };
 }
 
 /** Longest common prefix; never ends in the middle of a surrogate pair. */
@@ -84,9 +131,9 @@ export function longestCommonPrefix(strings: readonly string[]): string {
 
 export function completeLine(line: string, cursor: number, candidatesFor: CandidatesFor): Completion {
   const at = Math.max(0, Math.min(cursor, line.length));
-  const { words, partial, quote } = scanCommand(line.slice(0, at));
-  const offered = candidatesFor([...words, partial.value], words.length, [...words]);
-  const candidates = [...new Set(offered.filter(c => c !== '' && c.startsWith(partial.value)))].sort();
+  const { words, partial, quote, inComment } = scanCommand(line.slice(0, at));
+  const offered = inComment ? [] : candidatesFor([...words, partial.value], words.length, [...words]);
+  const candidates = [...new Set(offered.filter(c => c !== '' && c.startsWith(partial.value) && typeable(c)))].sort();
   return {
     from: partial.start,
     to: at,
@@ -97,23 +144,31 @@ export function completeLine(line: string, cursor: number, candidatesFor: Candid
   };
 }
 
-const NEEDS_QUOTES = /[\s;'"]/;
+/**
+ * Whether the command syntax can express `value` without a raw control character in the line:
+ * only tab and newline have escapes. (A raw newline would even split the command in two when
+ * submitted.) Other candidates are never offered.
+ */
+function typeable(value: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return !/[\u0000-\u0008\u000b-\u001f\u007f]/.test(value);
+}
+
+const NEEDS_QUOTES = /[\s;'"\\]/;
 
 /**
- * How to write `value` as a word so that `scanCommand` reads it back: unchanged when it needs no
- * quotes, else inside `quote` (or a quote chosen here). `closed` false leaves the quote open, for
- * a prefix the user will continue typing. A quote character inside the value is written by closing
- * the quote, quoting that character with the other kind, and reopening (the sh idiom). A closed
- * empty value is written as "".
+ * How to write `value` as a word so that the shell reads it back: unchanged when it needs no
+ * quotes, else inside `quote` — the one the user opened, or "…" (which can escape anything
+ * typeable). `closed` false leaves the quote open, for a prefix the user will continue typing.
+ * Inside '…', which has no escapes, a ' is written by closing the quote, adding \' and reopening
+ * (the sh idiom), and tab/newline as "\t"/"\n" segments the same way. A closed empty value is "".
  */
 export function renderWord(value: string, quote: Quote | null, closed: boolean): string {
-  let q = quote;
-  if (q === null) {
-    // A complete empty word must still be a word: "".
-    if (!NEEDS_QUOTES.test(value) && !(closed && value === '')) return value;
-    q = value.includes('"') && !value.includes("'") ? "'" : '"';
-  }
-  const other: Quote = q === '"' ? "'" : '"';
-  const body = value.split(q).join(q + other + q + other + q);
+  const plain = !NEEDS_QUOTES.test(value) && !value.startsWith('#') && !(closed && value === '');
+  if (quote === null && plain) return value;
+  const q = quote ?? '"';
+  const body = q === '"'
+    ? value.replace(/[\\"]/g, m => `\\${m}`).replace(/\n/g, '\\n').replace(/\t/g, '\\t')
+    : value.replace(/['\n\t]/g, m => (m === "'" ? "'\\''" : m === '\n' ? `'"\\n"'` : `'"\\t"'`));
   return q + body + (closed ? q : '');
 }
