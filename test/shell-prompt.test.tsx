@@ -200,6 +200,15 @@ describe('shell <Prompt> (Ink)', () => {
     expect(frame).to.not.contain('key199');
   });
 
+  it('maxCandidateLines bounds the rows the list takes', async () => {
+    const p = setup({ maxCandidateLines: 1 });
+    await tick();
+    await p.type('get key', '\t');
+    const lines = (p.lastFrame() ?? '').split('\n');
+    expect(lines).to.have.length(2);
+    expect(lines[1]).to.match(/^key000 .*… and \d+ more$/);
+  });
+
   it('Tab with no candidate changes nothing', async () => {
     const p = setup();
     await tick();

@@ -23,6 +23,11 @@ export interface PromptProps {
   /** Ctrl-C on an empty line (on a non-empty line Ctrl-C just clears it). */
   onInterrupt?(): void;
   isActive?: boolean;
+  /**
+   * Rows the Tab candidate list may take under the prompt (default 3), for layouts that budget
+   * their height: the prompt is 1 row (more if the line wraps) plus this while candidates show.
+   */
+  maxCandidateLines?: number;
 }
 
 interface View {
@@ -31,7 +36,7 @@ interface View {
 }
 
 export function Prompt({
-  prompt = 'kvsh> ', history, candidatesFor, onSubmit, onExit, onInterrupt, isActive = true,
+  prompt = 'kvsh> ', history, candidatesFor, onSubmit, onExit, onInterrupt, isActive = true, maxCandidateLines = 3,
 }: PromptProps) {
   const { isRawModeSupported, internal_eventEmitter: events } = useStdin();
   const { stdout } = useStdout();
@@ -93,7 +98,7 @@ export function Prompt({
         {text.slice(cursor + (cursor < text.length ? at.length : 0))}
       </Text>
       {view.candidates !== null
-        && formatCandidates(view.candidates, width).map((l, i) => <Text key={i} dimColor>{l}</Text>)}
+        && formatCandidates(view.candidates, width, Math.max(1, maxCandidateLines)).map((l, i) => <Text key={i} dimColor>{l}</Text>)}
     </Box>
   );
 }
