@@ -4,7 +4,7 @@
  * up and not the leader), `followers`, `all`, `down` (killed, exited or stopped), `paused`.
  */
 import { isLive } from '../cluster/index.js';
-import { formatBallot } from '../replica/ballot.js';
+import { ballotGt, formatBallot, type Ballot } from '../replica/ballot.js';
 import { CommandFailed, UsageError } from './commands/types.js';
 import type { ShellSession } from './session.js';
 import { healthOf } from './status-poller.js';
@@ -15,12 +15,18 @@ export const NODE_WORDS = ['leader', 'follower', 'followers', 'all', 'down', 'pa
 const LEADER_WAIT_MS = 10_000;
 
 /** The elected leader, polling for up to `waitMs`; fails with the nodes' answers. */
-export async function currentLeader(session: ShellSession, waitMs = LEADER_WAIT_MS): Promise<{ id: number; ballot: string }> {
+export async function currentLeader(
+  session: ShellSession, waitMs = LEADER_WAIT_MS, above?: Ballot,
+): Promise<{ id: number; ballot: string }> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const view = await session.poller.refresh();
-    if (view.leader) return { id: view.leader.leaderId, ballot: formatBallot(view.leader.ballot) };
-    if (Date.now() >= deadline) throw new CommandFailed(`no leader elected within ${waitMs / 1000} s (status shows each node's view)`);
+    const l = view.leader;
+    if (l && (above === undefined || ballotGt(l.ballot, above))) return { id: l.leaderId, ballot: formatBallot(l.ballot) };
+    if (Date.now() >= deadline) {
+      const what = above === undefined ? 'no leader elected' : `no leader with a ballot above ${formatBallot(above)} elected`;
+      throw new CommandFailed(`${what} within ${waitMs / 1000} s (status shows each node's view)`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }

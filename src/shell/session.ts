@@ -7,7 +7,7 @@ import { formatAddr, type NodeAddr } from '../client/addr.js';
 import { connect, type ClientOptions, type KvClient } from '../client/client.js';
 import { HistoryRecorder, processCounter, type RecordedProcess } from '../client/recorder.js';
 import type { LocalCluster } from '../cluster/index.js';
-import { formatBallot } from '../replica/ballot.js';
+import { formatBallot, type Ballot } from '../replica/ballot.js';
 import { COMMANDS, findCommand } from './commands/index.js';
 import { CommandFailed, UsageError } from './commands/types.js';
 import type { OutputEntry, ShellOutput } from './output.js';
@@ -57,6 +57,12 @@ export class ShellSession {
   private readonly quitListeners = new Set<() => void>();
   /** Nested `source` depth, to stop a file that sources itself. */
   sourceDepth = 0;
+  /**
+   * The leader's ballot just before the last fault command (kill, pause, partition, …):
+   * `wait new-leader` waits for a leader above it. Right after a fault the old leader may still
+   * look elected for a moment (its followers back it until their next election round).
+   */
+  ballotAtLastFault: Ballot | undefined;
 
   constructor(opts: ShellSessionOptions) {
     if (opts.nodes.length === 0) throw new Error('kvsh: no nodes to connect to');
@@ -71,6 +77,13 @@ export class ShellSession {
     this.shellProcess = new HistoryRecorder(this.kvClient, this.recording.target, this.processes).process();
     this.poller = new StatusPoller({ targets: () => this.targetList, cluster: this.cluster, intervalMs: opts.pollMs });
     this.poller.onLeaderChange((l) => this.recording.leader(l.leaderId, formatBallot(l.ballot)));
+  }
+
+  /** Remembers the leader's ballot before a fault, for `wait new-leader`. */
+  async noteFault(): Promise<void> {
+    const view = await this.poller.refresh();
+    const known = view.leader ?? this.poller.lastLeader;
+    if (known) this.ballotAtLastFault = known.ballot;
   }
 
   /** Starts the status poller. */

@@ -59,7 +59,7 @@ export class StatusPoller {
   private readonly leaderListeners = new Set<(l: ElectedLeader) => void>();
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<ClusterView> | null = null;
-  private lastLeader: ElectedLeader | undefined;
+  private lastSeenLeader: ElectedLeader | undefined;
   /** Node ids learned from status answers, by address. */
   private readonly learnedIds = new Map<string, number>();
   private stopped = false;
@@ -68,6 +68,11 @@ export class StatusPoller {
 
   get latest(): ClusterView {
     return this.view;
+  }
+
+  /** The last leader any poll found (it may be gone since). */
+  get lastLeader(): ElectedLeader | undefined {
+    return this.lastSeenLeader;
   }
 
   /** Id of the node at `addr`, once it answered a status request. */
@@ -137,8 +142,8 @@ export class StatusPoller {
     const size = cluster ? cluster.nodeIds.length : targets.length;
     const leader = findLeader(polls, size);
     this.view = { time: Date.now(), nodes, leader, polls: this.view.polls + 1 };
-    if (leader && !(this.lastLeader && ballotEq(this.lastLeader.ballot, leader.ballot) && this.lastLeader.leaderId === leader.leaderId)) {
-      this.lastLeader = leader;
+    if (leader && !(this.lastSeenLeader && ballotEq(this.lastSeenLeader.ballot, leader.ballot) && this.lastSeenLeader.leaderId === leader.leaderId)) {
+      this.lastSeenLeader = leader;
       for (const fn of this.leaderListeners) fn(leader);
     }
     if (!this.stopped) for (const fn of this.listeners) fn(this.view);

@@ -143,14 +143,18 @@ export const CLIENT_COMMANDS: readonly CommandSpec[] = [
     },
   },
   {
-    name: 'wait', group: 'clients', usage: 'wait [clients | leader] [timeout]',
-    summary: 'wait until the running client workloads finish (default), or until a leader is elected',
-    details: ['Drills use "wait leader" after killing or pausing the leader, instead of a fixed sleep.'],
-    examples: ['wait', 'wait leader', 'wait leader 20s'],
-    args: [['clients', 'leader'], 'duration'],
+    name: 'wait', group: 'clients', usage: 'wait [clients | leader | new-leader] [timeout]',
+    summary: 'wait until the client workloads finish (default), a leader is elected, or a new one is',
+    details: [
+      'new-leader: a leader whose ballot is above the leader\'s at the last fault command (kill, pause,',
+      'partition, …). Right after a fault the old leader can look elected for a moment, so drills use',
+      '"wait new-leader" after faulting the leader instead of a fixed sleep. Default timeout 20s.',
+    ],
+    examples: ['wait', 'wait leader', 'wait new-leader 30s'],
+    args: [['clients', 'leader', 'new-leader'], 'duration'],
     run: async (s, args) => {
       const what = args[0] ?? 'clients';
-      if (args.length > 2 || (what !== 'clients' && what !== 'leader')) throw new UsageError('wait [clients | leader] [timeout]');
+      if (args.length > 2 || !['clients', 'leader', 'new-leader'].includes(what)) throw new UsageError('wait [clients | leader | new-leader] [timeout]');
       let timeoutMs: number | undefined;
       if (args[1] !== undefined) {
         try {
@@ -163,7 +167,8 @@ export const CLIENT_COMMANDS: readonly CommandSpec[] = [
         await waitForClients(s, timeoutMs);
         return;
       }
-      const l = await currentLeader(s, timeoutMs ?? 20_000);
+      if (what === 'new-leader' && s.ballotAtLastFault === undefined) throw new CommandFailed('no fault command has run yet: wait leader instead');
+      const l = await currentLeader(s, timeoutMs ?? 20_000, what === 'new-leader' ? s.ballotAtLastFault : undefined);
       s.result(`leader: node ${l.id} (ballot ${l.ballot})`, { command: 'wait', leader: l.id, ballot: l.ballot });
     },
   },

@@ -24,6 +24,7 @@ async function nodeAction(session: ShellSession, action: NodeAction, args: reado
     session.info(`${action}: no node is ${args[0]}`);
     return;
   }
+  if (action !== 'resume' && action !== 'start') await session.noteFault();
   for (const id of ids) {
     checkState(cluster, action, id);
     switch (action) {
@@ -118,6 +119,7 @@ export const FAULT_COMMANDS: readonly CommandSpec[] = [
     run: async (s, args) => {
       const net = networkOf(s, 'partition');
       const spec = await parseLinkSpec(s, args);
+      await s.noteFault();
       if (spec.oneWay) {
         net.cutOneWay(spec.groups[0]!, spec.groups[1]!);
         s.recording.nemesis('partition-one-way', { groups: spec.groups });
@@ -146,6 +148,7 @@ export const FAULT_COMMANDS: readonly CommandSpec[] = [
       })();
       const spec = await parseLinkSpec(s, args.slice(0, -1));
       if (spec.groups.length !== 2) throw new UsageError('delay takes exactly two groups');
+      await s.noteFault();
       net.delay(spec.groups[0]!, spec.groups[1]!, ms, !spec.oneWay);
       s.recording.nemesis(`delay-${ms}ms`, { groups: spec.groups });
       s.result(`delayed ${showGroups(spec.groups, spec.oneWay ? ' -> ' : ' | ')} by ${formatDuration(ms)}`,
