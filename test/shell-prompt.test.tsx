@@ -271,4 +271,15 @@ describe('shell <Prompt> (Ink)', () => {
     await tick();
     expect(p.submitted).to.deep.equal(['aXb']);
   });
+
+  it('keys that arrive together in one read (tmux send-keys, a fast typist) each act as a key', async () => {
+    const p = setup();
+    await tick();
+    // One chunk: "ki", Tab, then Ctrl-U, "get a", Backspace, "b", Enter.
+    await p.type('ki\t');
+    expect(p.line()).to.equal('kvsh> kill');
+    await p.type(`${CTRL('u')}get a\u007fb\r`);
+    expect(p.submitted).to.deep.equal(['get b']);
+    expect(p.line()).to.equal('kvsh>');
+  });
 });

@@ -72,6 +72,9 @@ export function App({ session, store, history, label, rows, columns, tickMs = 50
     try {
       while (queue.current.length > 0 && !session.quitRequested) {
         const line = queue.current.shift()!;
+        // Echoed when it runs, not when typed: a line typed during a long command shows up
+        // after that command's output.
+        session.emit({ kind: 'info', text: `kvsh> ${line}` });
         let commands;
         try {
           commands = parseScript(line, 'prompt');
@@ -94,8 +97,10 @@ export function App({ session, store, history, label, rows, columns, tickMs = 50
 
   const onSubmit = useCallback((line: string) => {
     setScroll(0);
-    session.emit({ kind: 'info', text: `kvsh> ${line}` });
-    if (line.trim() === '') return;
+    if (line.trim() === '') {
+      if (!busy.current) session.emit({ kind: 'info', text: 'kvsh>' });
+      return;
+    }
     queue.current.push(line);
     void drain();
   }, [session, drain]);

@@ -72,7 +72,6 @@ function wordEndAfter(text: string, i: number): number {
  * Line breaks are dropped too; callers split multi-line input into lines first (see `step`).
  */
 export function sanitizeInsert(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/\t/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
 }
 
@@ -264,6 +263,45 @@ export function keyToCommand(input: string, key: KeyInfo, raw?: string): KeyComm
   }
   if (key.escape || key.pageUp || key.pageDown || input === '') return { type: 'ignore' };
   return { type: 'insert', text: input };
+}
+
+/**
+ * Splits one Ink input event into key events. Ink splits its input only at escape sequences, so
+ * keys sent together — a fast typist, tmux send-keys, a paste — arrive as one string such as
+ * "ki\t\u0015" with no key flags. Each control character in it is a key of its own (Tab, Enter,
+ * Backspace, Ctrl-letter); runs of other characters stay one insert. A single key is returned
+ * as it came.
+ */
+export function splitKeyChunk(input: string, key: KeyInfo): { input: string; key: KeyInfo }[] {
+  if (input.length <= 1 || !/[\u0000-\u001f\u007f]/.test(input)) return [{ input, key }];
+  const out: { input: string; key: KeyInfo }[] = [];
+  let run = '';
+  const flush = (): void => {
+    if (run !== '') out.push({ input: run, key: {} });
+    run = '';
+  };
+  for (let i = 0; i < input.length; i++) {
+    const c = input[i]!;
+    const code = c.charCodeAt(0);
+    if (code >= 0x20 && code !== 0x7f) {
+      run += c;
+      continue;
+    }
+    flush();
+    if (c === '\r' || c === '\n') {
+      if (c === '\r' && input[i + 1] === '\n') i++; // CRLF is one Enter
+      out.push({ input: '\r', key: { return: true } });
+    } else if (c === '\t') {
+      out.push({ input: '', key: { tab: true } });
+    } else if (code === 0x7f || code === 0x08) {
+      out.push({ input: '', key: { backspace: true } });
+    } else if (code >= 0x01 && code <= 0x1a) {
+      out.push({ input: String.fromCharCode(0x60 + code), key: { ctrl: true } });
+    }
+    // Other control characters (NUL, a stray ESC) are dropped: they edit nothing.
+  }
+  flush();
+  return out;
 }
 
 export type PromptEffect = { type: 'submit'; line: string } | { type: 'exit' } | { type: 'interrupt' };

@@ -10,7 +10,7 @@ import React, { useEffect, useRef, useState } from 'react';
 import { Box, Text, useInput, useStdin, useStdout, type Key } from 'ink';
 import { completeLine, type CandidatesFor } from '../completion.js';
 import type { LineHistory } from '../line-history.js';
-import { EMPTY_LINE, formatCandidates, keyToCommand, step, type LineState } from './line-editor.js';
+import { EMPTY_LINE, formatCandidates, keyToCommand, splitKeyChunk, step, type LineState } from './line-editor.js';
 
 export interface PromptProps {
   prompt?: string;
@@ -59,30 +59,35 @@ export function Prompt({
   }, [active, events]);
 
   useInput((input: string, key: Key) => {
-    const cmd = keyToCommand(input, key, lastRaw.current);
+    const raw = lastRaw.current;
     lastRaw.current = undefined;
-    const r = step(current.current.line, cmd, {
-      history: history.entries(),
-      complete: (text, cursor) => {
-        try {
-          return completeLine(text, cursor, candidatesFor);
-        } catch {
-          return null; // a failing candidate source must not take the shell down
+    const keys = splitKeyChunk(input, key);
+    for (const k of keys) {
+      // The raw sequence describes the event only when it was not split.
+      const cmd = keyToCommand(k.input, k.key, keys.length === 1 ? raw : undefined);
+      const r = step(current.current.line, cmd, {
+        history: history.entries(),
+        complete: (text, cursor) => {
+          try {
+            return completeLine(text, cursor, candidatesFor);
+          } catch {
+            return null; // a failing candidate source must not take the shell down
+          }
+        },
+      });
+      current.current = { line: r.line, candidates: r.candidates };
+      for (const e of r.effects) {
+        if (e.type === 'submit') {
+          history.add(e.line);
+          onSubmit(e.line);
+        } else if (e.type === 'exit') {
+          onExit?.();
+        } else {
+          (onInterrupt ?? onExit)?.();
         }
-      },
-    });
-    current.current = { line: r.line, candidates: r.candidates };
-    setView(current.current);
-    for (const e of r.effects) {
-      if (e.type === 'submit') {
-        history.add(e.line);
-        onSubmit(e.line);
-      } else if (e.type === 'exit') {
-        onExit?.();
-      } else {
-        (onInterrupt ?? onExit)?.();
       }
     }
+    setView(current.current);
   }, { isActive: active });
 
   const { text, cursor } = view.line;
