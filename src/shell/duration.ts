@@ -12,10 +12,13 @@ export function parseDuration(text: string): number {
 }
 
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${Number((ms / 1000).toFixed(ms < 10_000 ? 2 : 1))}s`;
-  const m = Math.floor(ms / 60_000);
-  const s = Math.round((ms % 60_000) / 1000);
+  if (Math.round(ms) < 1000) return `${Math.round(ms)}ms`;
+  // Round first, then split: 59 999 ms is 1m (not 60s), 119 700 ms is 2m (not 1m60s).
+  const secs = Number((ms / 1000).toFixed(ms < 10_000 ? 2 : 1));
+  if (secs < 60) return `${secs}s`;
+  const total = Math.round(ms / 1000);
+  const m = Math.floor(total / 60);
+  const s = total % 60;
   return s ? `${m}m${s}s` : `${m}m`;
 }
 

@@ -94,15 +94,17 @@ export function parseScript(text: string, source: string, firstLine?: number): C
       continue;
     }
     if (c === '"') {
+      const openLine = line;
       let out = '';
       let j = i + 1;
       for (;;) {
-        if (j >= text.length) throw new ScriptSyntaxError(at(line), 'unterminated " quote');
+        if (j >= text.length) throw new ScriptSyntaxError(at(openLine), 'unterminated " quote');
         const d = text[j]!;
         if (d === '"') break;
         if (d === '\\' && j + 1 < text.length) {
           const e = text[j + 1]!;
           out += ESCAPES[e] ?? `\\${e}`;
+          if (e === '\n') line++;
           j += 2;
           continue;
         }

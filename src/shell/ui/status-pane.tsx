@@ -29,7 +29,7 @@ function NodeLine({ v, leaderId }: { v: NodeView; leaderId: number | undefined }
   const id = v.id === undefined ? '?' : `${v.id}${v.id === leaderId ? '*' : ''}`;
   if (v.poll?.kind !== 'status') {
     return (
-      <Text>
+      <Text wrap="truncate-end">
         {pad(id, 0)}<Text color={HEALTH_COLOR[h]}>{pad(h, 1)}</Text>
         <Text dimColor>{v.process && h === 'down' ? v.process : v.poll?.kind === 'error' ? 'no answer' : ''}</Text>
       </Text>
@@ -38,7 +38,7 @@ function NodeLine({ v, leaderId }: { v: NodeView; leaderId: number | undefined }
   const s = v.poll.status;
   const ballot = s.role === 'leader' ? formatBallot(s.leaderBallot) : formatBallot(s.electedBallot);
   return (
-    <Text>
+    <Text wrap="truncate-end">
       {pad(id, 0)}<Text color={HEALTH_COLOR[h]}>{pad(h, 1)}</Text>
       <Text bold={s.role === 'leader'}>{pad(s.role, 2)}</Text>{pad(s.phase, 3)}{pad(ballot, 4)}
       {String(s.decidedIdx).padStart(COLS[5] - 1)} {String(s.logLength).padStart(COLS[6] - 1)}{' '}
@@ -52,7 +52,7 @@ function WorkloadLine({ w, now }: { w: WorkloadRun; now: number }) {
   const elapsed = ((w.finishedAt ?? now) - w.startedAt) / 1000;
   const of = w.spec.durationMs === undefined ? '' : `/${(w.spec.durationMs / 1000).toFixed(0)}s`;
   return (
-    <Text>
+    <Text wrap="truncate-end">
       <Text color="cyan">clients {w.describe()}</Text>{w.running ? '' : <Text dimColor> finished</Text>}
       {'  '}<Text color="green">ok {c.ok}</Text>{'  '}<Text color="yellow">fail {c.fail}</Text>{'  '}
       <Text color="magenta">? {c.info}</Text>
@@ -67,7 +67,8 @@ export function StatusPane({ view, label, workloads, recording, timing, now }: S
   const shown = workloads.filter((w) => w.running || (w.finishedAt !== undefined && now - w.finishedAt < 10_000)).slice(-3);
   return (
     <Box flexDirection="column" borderStyle="round" borderColor="gray" paddingX={1}>
-      <Text>
+      {/* One row each, whatever the width: the app budgets the pane's height by its line count. */}
+      <Text wrap="truncate-end">
         <Text bold>kvsh</Text> · {label} ·{' '}
         {leader
           ? <Text color="green">leader {leader.leaderId} (ballot {formatBallot(leader.ballot)})</Text>
@@ -75,7 +76,7 @@ export function StatusPane({ view, label, workloads, recording, timing, now }: S
         {recording ? <Text color="red"> · ● recording {recording.file} ({recording.events} events)</Text> : null}
         {timing ? <Text dimColor> · timing on</Text> : null}
       </Text>
-      <Text dimColor>{['node', 'state', 'role', 'phase', 'ballot'].map((h, i) => pad(h, i)).join('')}{'decided'.padStart(COLS[5] - 1)} {'log'.padStart(COLS[6] - 1)} quorum</Text>
+      <Text dimColor wrap="truncate-end">{['node', 'state', 'role', 'phase', 'ballot'].map((h, i) => pad(h, i)).join('')}{'decided'.padStart(COLS[5] - 1)} {'log'.padStart(COLS[6] - 1)} quorum</Text>
       {nodes.map((v, i) => <NodeLine key={v.id ?? `addr${i}`} v={v} leaderId={leader?.leaderId} />)}
       {shown.map((w) => <WorkloadLine key={w.id} w={w} now={now} />)}
     </Box>
