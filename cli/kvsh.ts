@@ -16,7 +16,6 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { parseAddr } from '../src/client/addr.js';
 import type { LocalCluster } from '../src/cluster/index.js';
-import { ConfigError } from '../src/node/config.js';
 import { launchLocalCluster } from '../src/shell/launch.js';
 import { PlainOutput, runStream } from '../src/shell/plain.js';
 import { ShellSession } from '../src/shell/session.js';
@@ -94,6 +93,18 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  // Read the script first: a typo in its name must not cost a (--fresh) cluster start.
+  let script: string | undefined;
+  if (o.file !== undefined) {
+    try {
+      script = readFileSync(o.file, 'utf8');
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      say(`kvsh: cannot read ${o.file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+      return 2;
+    }
+  }
+
   let cluster: LocalCluster | undefined;
   let removeExitHandlers = (): void => {};
   let targets: NodeTarget[];
@@ -106,7 +117,7 @@ async function main(): Promise<number> {
       removeExitHandlers = launched.removeExitHandlers;
     } catch (e) {
       say(`kvsh: ${(e as Error).message}`);
-      return e instanceof ConfigError ? 2 : 2;
+      return 2;
     }
   } else if (nodesArg !== undefined && nodesArg.trim() !== '') {
     try {
@@ -134,7 +145,7 @@ async function main(): Promise<number> {
         targets, cluster, color, timeScale: o.timeScale, pollMs: o.poll, clientOptions: { deadlineMs: o.timeout },
       });
     } else {
-      code = await runPlain(o, targets, cluster, color && process.stdout.isTTY === true);
+      code = await runPlain(o, script, targets, cluster, color && process.stdout.isTTY === true);
     }
   } finally {
     if (cluster) {
@@ -146,7 +157,9 @@ async function main(): Promise<number> {
   return code;
 }
 
-async function runPlain(o: Options, targets: NodeTarget[], cluster: LocalCluster | undefined, color: boolean): Promise<number> {
+async function runPlain(
+  o: Options, script: string | undefined, targets: NodeTarget[], cluster: LocalCluster | undefined, color: boolean,
+): Promise<number> {
   const output = new PlainOutput({ json: o.json === true, color, stdout: process.stdout, stderr: process.stderr });
   const session = new ShellSession({
     nodes: targets, cluster, output, timeScale: o.timeScale, pollMs: o.poll, clientOptions: { deadlineMs: o.timeout },
@@ -155,15 +168,8 @@ async function runPlain(o: Options, targets: NodeTarget[], cluster: LocalCluster
   try {
     if (o.execute !== undefined) {
       await session.runScript(o.execute, '-e');
-    } else if (o.file !== undefined) {
-      let text: string;
-      try {
-        text = readFileSync(o.file, 'utf8');
-      } catch (e) {
-        say(`kvsh: cannot read ${o.file}: ${(e as Error).message}`);
-        return 2;
-      }
-      await session.runScript(text, o.file);
+    } else if (o.file !== undefined && script !== undefined) {
+      await session.runScript(script, o.file);
     } else {
       await runStream(session, process.stdin);
     }

@@ -83,7 +83,7 @@ describe('shell Ink app', function () {
       },
     ];
     const view: ClusterView = { time: now, nodes, leader: { leaderId: 2, ballot }, polls: 9 };
-    const spec: WorkloadSpec = { clients: 4, workload: 'mixed', durationMs: 30_000, nodes: [addr(7001)], nodeLabel: 'all nodes', keys: 5, seed: 1 };
+    const spec: WorkloadSpec = { clients: 4, workload: 'mixed', durationMs: 30_000, nodes: [addr(7001)], nodeLabel: 'all nodes', keys: 5, keyPrefix: '', seed: 1 };
     const running = fakeRun(1, spec, { ok: 120, fail: 7, info: 2, rejected: 0, invoked: 129 }, now - 2500);
 
     function pane(over: Partial<React.ComponentProps<typeof StatusPane>> = {}) {

@@ -301,9 +301,10 @@ describe('shell session on a 3-node in-process cluster', function () {
 
     it('record + prompt ops + clients + wait + record stop writes every operation; check says LINEARIZABLE', async () => {
       const file = join(dir, 'runs', 'drill.jsonl');
-      await run('delete k0; delete k1; delete k2'); // see below: a history starts from absent keys
+      await run('put k0 left-over'); // a recording's workload must not see keys earlier runs wrote
       const started = await run('record start runs/drill.jsonl');
-      expect(started.map((e) => e.text)).to.deep.equal([`recording to ${file}`]);
+      expect(started.map((e) => e.text)).to.have.length(1);
+      expect(started[0]!.text).to.match(new RegExp(`^recording to ${file.replace(/[.]/g, '\\.')} \\(client workloads use keys r[0-9a-z]{4}-k0…\\)$`));
       expect(session.recording.active).to.equal(true);
       const put = await result('put rk 1');
       expect(put.json).to.include({ recorded: 'ok' });
@@ -373,10 +374,23 @@ describe('shell session on a 3-node in-process cluster', function () {
       expect(existsSync(join(dir, 'tampered.html'))).to.equal(true);
     });
 
+    it('record start refuses while clients run unrecorded; a recording\'s clients use fresh keys', async () => {
+      await run('clients 2 writes keys 2');
+      const refused = await run('record start refused.jsonl');
+      expect(refused.map((e) => e.kind)).to.deep.equal(['error']);
+      expect(refused[0]!.text).to.contain('running unrecorded');
+      expect(session.recording.active).to.equal(false);
+      await run('clients stop');
+      await run('record start fresh-keys.jsonl');
+      const prefix = session.recording.keyPrefix;
+      expect(prefix).to.match(/^r[0-9a-z]{4}-$/);
+      await run('clients 2 mixed for 300ms keys 2; wait; record stop');
+      const keys = new Set(parseHistory(readFileSync(join(dir, 'fresh-keys.jsonl'), 'utf8')).operations.map((o) => o.key));
+      expect([...keys].sort()).to.deep.equal([`${prefix}k0`, `${prefix}k1`]);
+      expect((await run('check'))[0]!.text).to.match(/^LINEARIZABLE/);
+    });
+
     it('record stop while clients run waits for the operations in flight', async () => {
-      // The checker takes every key as absent when a history begins, and the workloads all use
-      // k0, k1, …: clear what an earlier run left there before recording.
-      await run('delete k0; delete k1');
       await run('record start inflight.jsonl');
       await run('clients 3 mixed keys 2');
       const w = session.workloads[0]!;

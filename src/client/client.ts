@@ -28,6 +28,7 @@
  * entries/s for the default to be unsafe). Past it the operation is indeterminate and the
  * session is retired.
  */
+import { setMaxListeners } from 'node:events';
 import { nanoid } from 'nanoid';
 import { performance } from 'node:perf_hooks';
 import type { Command, KvOp } from '../replica/entry.js';
@@ -130,6 +131,9 @@ class Client implements KvClient {
   private readonly closing = new AbortController();
 
   constructor(addrs: NodeAddr[], options: ClientOptions) {
+    // Every operation sleeping between attempts listens on `closing`: hundreds in flight are
+    // normal, not a leak (Node warns past 10).
+    setMaxListeners(0, this.closing.signal);
     this.settings = { ...DEFAULTS };
     for (const k of Object.keys(DEFAULTS) as (keyof Settings)[]) {
       const v = options[k];

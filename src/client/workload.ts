@@ -43,6 +43,8 @@ export interface WorkloadOptions {
   readonly clients: number;
   /** Keys `k0`…; default 5. */
   readonly keys?: number;
+  /** Put before every key name (`<prefix>k0`…); default none. */
+  readonly keyPrefix?: string;
   /** A named workload or weights; default 'mixed'. */
   readonly mix?: WorkloadName | OpMix;
   /** Stop starting operations after this many (over all clients). */
@@ -82,7 +84,7 @@ export async function runWorkload(client: KvClient, history: HistoryTarget, opti
   const total = mix.get + mix.put + mix.cas + mix.delete;
   if (!(total > 0)) throw new RangeError('workload: the operation weights add up to 0');
   const seed = o.seed ?? Math.floor(Math.random() * 0x7fff_ffff);
-  const keys = Array.from({ length: Math.max(1, o.keys ?? 5) }, (_, i) => `k${i}`);
+  const keys = Array.from({ length: Math.max(1, o.keys ?? 5) }, (_, i) => `${o.keyPrefix ?? ''}k${i}`);
   const recorder = new HistoryRecorder(client, history, o.firstProcess ?? 0);
   const started = performance.now();
   const stopAt = o.durationMs === undefined ? Infinity : started + o.durationMs;

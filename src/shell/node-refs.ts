@@ -33,6 +33,8 @@ export async function currentLeader(
 
 /** Resolves one node word or comma list to ids (sorted, distinct). */
 export async function resolveNodes(session: ShellSession, word: string): Promise<number[]> {
+  // With --nodes, ids are learned from status answers: a script's first command may come first.
+  if (session.knownNodeIds().length < session.targets.length) await session.poller.refresh();
   const known = session.knownNodeIds();
   const out = new Set<number>();
   for (const part of word.split(',').map((p) => p.trim()).filter((p) => p !== '')) {

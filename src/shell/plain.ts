@@ -27,7 +27,7 @@ export class PlainOutput implements ShellOutput {
 
   emit(e: OutputEntry): void {
     if (this.o.json) {
-      if (e.kind === 'result' || e.kind === 'error') {
+      if (e.kind === 'result' || e.kind === 'error' || e.json !== undefined) {
         this.o.stdout.write(`${JSON.stringify(e.json ?? (e.kind === 'error' ? { error: e.text } : { text: e.text }))}\n`);
       } else {
         this.o.stderr.write(`${e.text}\n`);

@@ -25,6 +25,12 @@ export class Recording {
   private writeError: Error | null = null;
   /** The last file recorded to completion: `check` without an argument checks it. */
   lastFile: string | null = null;
+  /**
+   * Client workloads started during a recording use keys of their own (`r3f9x-k0`…). The
+   * checker takes every key to start absent, so keys that earlier runs (or earlier sessions on
+   * the same data) left values in would make a correct cluster look NOT LINEARIZABLE.
+   */
+  keyPrefix = '';
 
   get active(): boolean {
     return this.writer !== null;
@@ -55,6 +61,7 @@ export class Recording {
     this.file = path;
     this.writeError = null;
     this.writer = new HistoryWriter((line) => { stream.write(`${line}\n`); }, monotonicClock());
+    this.keyPrefix = `r${Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0')}-`;
     this.accepting = true;
     return path;
   }
@@ -84,6 +91,7 @@ export class Recording {
     this.writer = null;
     this.stream = null;
     this.file = null;
+    this.keyPrefix = '';
     await new Promise<void>((ok) => stream.end(ok));
     if (this.writeError) throw new Error(`writing ${file} failed: ${this.writeError.message}`);
     this.lastFile = file;

@@ -31,6 +31,8 @@ export interface ShellSessionOptions {
   readonly cwd?: string;
   /** Lines typed at the prompt, for `history` (interactive only). */
   readonly lineHistory?: { entries(): readonly string[] };
+  /** Worker threads for `check` (default 'auto': hard histories move off the main thread). */
+  readonly checkWorkers?: number | 'auto';
 }
 
 const RECENT_KEYS = 50;
@@ -46,6 +48,7 @@ export class ShellSession {
   readonly cwd: string;
   readonly clientOptions: ClientOptions;
   readonly lineHistory: { entries(): readonly string[] } | undefined;
+  readonly checkWorkers: number | 'auto';
   timing = false;
   /** Commands that failed so far: the exit status is non-zero when any did. */
   failures = 0;
@@ -72,11 +75,12 @@ export class ShellSession {
     this.cwd = opts.cwd ?? process.cwd();
     this.clientOptions = opts.clientOptions ?? {};
     this.lineHistory = opts.lineHistory;
+    this.checkWorkers = opts.checkWorkers ?? 'auto';
     this.targetList = [...opts.nodes];
     this.kvClient = connect(this.targetList.map((t) => t.addr), this.clientOptions);
     this.shellProcess = new HistoryRecorder(this.kvClient, this.recording.target, this.processes).process();
     this.poller = new StatusPoller({ targets: () => this.targetList, cluster: this.cluster, intervalMs: opts.pollMs });
-    this.poller.onLeaderChange((l) => this.recording.leader(l.leaderId, formatBallot(l.ballot)));
+    this.poller.onLeaderChange((l) => this.recording.leader(l ? l.leaderId : null, l ? formatBallot(l.ballot) : undefined));
   }
 
   /** Remembers the leader's ballot before a fault, for `wait new-leader`. */

@@ -56,10 +56,12 @@ export interface StatusPollerOptions {
 export class StatusPoller {
   private view: ClusterView = { time: 0, nodes: [], leader: undefined, polls: 0 };
   private readonly listeners = new Set<(v: ClusterView) => void>();
-  private readonly leaderListeners = new Set<(l: ElectedLeader) => void>();
+  private readonly leaderListeners = new Set<(l: ElectedLeader | null) => void>();
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<ClusterView> | null = null;
   private lastSeenLeader: ElectedLeader | undefined;
+  /** The leader last passed to onLeaderChange listeners (null: none elected). */
+  private reported: ElectedLeader | null | undefined;
   /** Node ids learned from status answers, by address. */
   private readonly learnedIds = new Map<string, number>();
   private stopped = false;
@@ -102,8 +104,8 @@ export class StatusPoller {
     return () => this.listeners.delete(fn);
   }
 
-  /** Called when a leader with a ballot other than the last one's is observed. */
-  onLeaderChange(fn: (l: ElectedLeader) => void): () => void {
+  /** Called when the elected leader changes: another node or ballot, or none (null). */
+  onLeaderChange(fn: (l: ElectedLeader | null) => void): () => void {
     this.leaderListeners.add(fn);
     return () => this.leaderListeners.delete(fn);
   }
@@ -139,12 +141,19 @@ export class StatusPoller {
     }));
     const polls = new Map<number, NodePoll>();
     for (const n of nodes) if (n.id !== undefined && n.poll) polls.set(n.id, n.poll);
-    const size = cluster ? cluster.nodeIds.length : targets.length;
+    // With --nodes naming only some nodes, a majority of those is not a majority of the cluster:
+    // the nodes' peer lists tell its size.
+    const peersSeen = Math.max(0, ...nodes.map((n) => (n.poll?.kind === 'status' ? n.poll.status.peers.length + 1 : 0)));
+    const size = cluster ? cluster.nodeIds.length : Math.max(targets.length, peersSeen);
     const leader = findLeader(polls, size);
     this.view = { time: Date.now(), nodes, leader, polls: this.view.polls + 1 };
-    if (leader && !(this.lastSeenLeader && ballotEq(this.lastSeenLeader.ballot, leader.ballot) && this.lastSeenLeader.leaderId === leader.leaderId)) {
-      this.lastSeenLeader = leader;
-      for (const fn of this.leaderListeners) fn(leader);
+    const changed = leader
+      ? !(this.reported && ballotEq(this.reported.ballot, leader.ballot) && this.reported.leaderId === leader.leaderId)
+      : this.reported !== null;
+    if (leader) this.lastSeenLeader = leader;
+    if (changed) {
+      this.reported = leader ?? null;
+      for (const fn of this.leaderListeners) fn(leader ?? null);
     }
     if (!this.stopped) for (const fn of this.listeners) fn(this.view);
     return this.view;

@@ -21,6 +21,8 @@ export interface WorkloadSpec {
   /** Node ids, for display. */
   readonly nodeLabel: string;
   readonly keys: number;
+  /** Key names are `<keyPrefix>k0`…: fresh per recording (see Recording.keyPrefix). */
+  readonly keyPrefix: string;
   readonly seed: number | undefined;
 }
 
@@ -50,7 +52,7 @@ export class WorkloadRun {
   ) {
     this.client = timed(connect(spec.nodes, clientOptions), this.latency);
     this.done = runWorkload(this.client, history, {
-      clients: spec.clients, mix: spec.workload, keys: spec.keys, seed: spec.seed,
+      clients: spec.clients, mix: spec.workload, keys: spec.keys, keyPrefix: spec.keyPrefix, seed: spec.seed,
       durationMs: spec.durationMs, signal: this.abort.signal, firstProcess: processes,
       onResult: (op, result) => this.count(op, result),
     }).then((report) => {

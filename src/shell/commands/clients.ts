@@ -45,7 +45,7 @@ async function parseWorkload(session: ShellSession, args: readonly string[]): Pr
       default: throw new UsageError(`unexpected "${word}" (options: for <duration>, on <nodes>, keys <n>, seed <n>)`);
     }
   }
-  return { clients, workload, durationMs, nodes, nodeLabel, keys, seed };
+  return { clients, workload, durationMs, nodes, nodeLabel, keys, keyPrefix: session.recording.keyPrefix, seed };
 }
 
 export function summarizeRun(run: WorkloadRun): { text: string; json: Record<string, unknown> } {
@@ -121,7 +121,7 @@ export const CLIENT_COMMANDS: readonly CommandSpec[] = [
         }
         const lines = s.workloads.map((w) => {
           const c = w.counts;
-          return `#${w.id} ${w.describe()}: ${w.running ? 'running' : 'finished'} — ok ${c.ok}, fail ${c.fail}, info ${c.info}`;
+          return `${w.describe()}: ${w.running ? 'running' : 'finished'} — ok ${c.ok}, fail ${c.fail}, info ${c.info}`;
         });
         s.result(lines.join('\n'), { command: 'clients', runs: s.workloads.map((w) => ({ run: w.id, running: w.running, ...w.counts })) });
         return;
@@ -153,7 +153,10 @@ export const CLIENT_COMMANDS: readonly CommandSpec[] = [
     examples: ['wait', 'wait leader', 'wait new-leader 30s'],
     args: [['clients', 'leader', 'new-leader'], 'duration'],
     run: async (s, args) => {
-      const what = args[0] ?? 'clients';
+      // `wait 30s` waits for the clients, with a timeout.
+      const bare = args.length === 1 && /^\d/.test(args[0]!);
+      const what = bare ? 'clients' : args[0] ?? 'clients';
+      if (bare) args = ['clients', args[0]!];
       if (args.length > 2 || !['clients', 'leader', 'new-leader'].includes(what)) throw new UsageError('wait [clients | leader | new-leader] [timeout]');
       let timeoutMs: number | undefined;
       if (args[1] !== undefined) {

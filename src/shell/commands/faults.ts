@@ -27,6 +27,9 @@ async function nodeAction(session: ShellSession, action: NodeAction, args: reado
   if (action !== 'resume' && action !== 'start') await session.noteFault();
   for (const id of ids) {
     checkState(cluster, action, id);
+    // Recorded when the fault starts (a restart waits until the node listens again; the
+    // report must show the kill where it happened).
+    session.recording.nemesis(action, { node: id });
     switch (action) {
       case 'kill': await cluster.kill(id); break;
       case 'pause': cluster.pause(id); break;
@@ -35,7 +38,6 @@ async function nodeAction(session: ShellSession, action: NodeAction, args: reado
       case 'start': await cluster.start(id); break;
       case 'stop': await cluster.stop(id); break;
     }
-    session.recording.nemesis(action, { node: id });
     session.result(`node ${id} ${PAST[action]}`, { command: action, node: id, state: cluster.state(id) });
   }
   void session.poller.refresh();

@@ -6,6 +6,7 @@ import { formatReportText, reportJson } from '../../history/format-text.js';
 import { readHistoryFile } from '../../history/reader.js';
 import { renderHtmlReport } from '../../history/report-html.js';
 import { HistoryFormatError } from '../../history/validate.js';
+import { formatBallot } from '../../replica/ballot.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import type { ShellSession } from '../session.js';
 import { CommandFailed, expectArgs, UsageError, type CommandSpec } from './types.js';
@@ -24,9 +25,18 @@ async function check(session: ShellSession, args: readonly string[]): Promise<vo
   let file: string | undefined;
   let timeoutMs = DEFAULT_CHECK_TIMEOUT_MS;
   for (const a of args) {
-    if (/^\d+(\.\d+)?(ms|s|m)$/.test(a)) timeoutMs = parseDuration(a);
-    else if (file === undefined) file = a;
-    else throw new UsageError(`unexpected "${a}"`);
+    // A word that reads as a duration is the timeout (a history named "90" needs a path: ./90).
+    if (/^\d+(\.\d+)?(ms|s|m|h)?$/.test(a)) {
+      try {
+        timeoutMs = parseDuration(a);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    } else if (file === undefined) {
+      file = a;
+    } else {
+      throw new UsageError(`unexpected "${a}"`);
+    }
   }
   if (file === undefined) {
     if (session.recording.active) throw new CommandFailed(`still recording to ${session.recording.path}: record stop first`);
@@ -42,7 +52,7 @@ async function check(session: ShellSession, args: readonly string[]): Promise<vo
     const err = e as NodeJS.ErrnoException;
     throw new CommandFailed(`cannot read ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
   }
-  const report = await checkHistory(history, { timeoutMs, workers: 'auto' });
+  const report = await checkHistory(history, { timeoutMs, workers: session.checkWorkers });
   const html = reportPathFor(path);
   await writeFile(html, renderHtmlReport(history, report, { source: path }));
   const text = `${formatReportText(history, report)}\nreport: ${html}`;
@@ -64,6 +74,9 @@ export const HISTORY_COMMANDS: readonly CommandSpec[] = [
     details: [
       'One JSON object per line (docs/history-format.md), times from one monotonic clock.',
       'record stop waits for operations in flight; those still unanswered are recorded as info (unknown).',
+      'The checker takes every key to start absent: client workloads started while recording use keys',
+      'of their own (rXXXX-k0…), and keys you type yourself should be written before they are read.',
+      'record start refuses while client workloads run unrecorded (their writes would be missing).',
     ],
     examples: ['record start runs/drill.jsonl', 'record stop'],
     args: [['start', 'stop'], 'file'],
@@ -71,10 +84,17 @@ export const HISTORY_COMMANDS: readonly CommandSpec[] = [
       const sub = args[0];
       if (sub === 'start') {
         expectArgs(args, 2);
+        const running = s.workloads.filter((w) => w.running);
+        if (running.length > 0) {
+          // Their operations would take effect during the recording without being in it.
+          throw new CommandFailed(`clients ${running.map((w) => `#${w.id}`).join(', ')} running unrecorded: their writes would be missing from the history; clients stop (or wait) first`);
+        }
         const path = await s.recording.start(args[1]!, s.cwd).catch((e: Error) => { throw new CommandFailed(e.message); });
-        const leader = s.poller.latest.leader;
-        if (leader) s.recording.leader(leader.leaderId);
-        s.info(`recording to ${path}`, { command: 'record', recording: true, file: path });
+        const leader = (await s.poller.refresh()).leader;
+        s.recording.leader(leader ? leader.leaderId : null, leader ? formatBallot(leader.ballot) : undefined);
+        s.info(`recording to ${path} (client workloads use keys ${s.recording.keyPrefix}k0…)`, {
+          command: 'record', recording: true, file: path, keyPrefix: s.recording.keyPrefix,
+        });
         return;
       }
       if (sub === 'stop') {

@@ -15,7 +15,18 @@ export class OutputStore implements ShellOutput {
   private seq = 0;
   private readonly listeners = new Set<() => void>();
 
+  private forward: ShellOutput | null = null;
+
+  /** From now on, entries go to `out` instead (the app has unmounted; nothing draws the store). */
+  redirect(out: ShellOutput): void {
+    this.forward = out;
+  }
+
   emit(entry: OutputEntry): void {
+    if (this.forward) {
+      this.forward.emit(entry);
+      return;
+    }
     const next = [...this.entries, { ...entry, seq: this.seq++ }];
     this.entries = next.length > KEEP ? next.slice(next.length - KEEP) : next;
     for (const l of this.listeners) l();

@@ -7,6 +7,7 @@ import { render } from 'ink';
 import type { ClientOptions } from '../../client/client.js';
 import type { LocalCluster } from '../../cluster/index.js';
 import { LineHistory } from '../line-history.js';
+import { PlainOutput } from '../plain.js';
 import { ShellSession } from '../session.js';
 import type { NodeTarget } from '../status-poller.js';
 import { App } from './app.js';
@@ -31,6 +32,8 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   const session = new ShellSession({
     nodes: o.targets, cluster: o.cluster, output: store, timeScale: o.timeScale, pollMs: o.pollMs,
     clientOptions: o.clientOptions, lineHistory: history,
+    // The check runs off the main thread, so the screen, the poller and running clients go on.
+    checkWorkers: 1,
   });
   if (history.warning) store.emit({ kind: 'warn', text: history.warning });
   store.emit({ kind: 'info', text: 'type help for the commands, quit (or Ctrl-D) to leave' });
@@ -46,6 +49,9 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
     leave();
     process.off('exit', leave);
   }
+  // Closing prints what the user must not miss (where the recording went, workload summaries):
+  // the screen is the normal one again, so plain lines.
+  store.redirect(new PlainOutput({ json: false, color: o.color, stdout: process.stdout, stderr: process.stderr }));
   await session.close();
   return 0;
 }
