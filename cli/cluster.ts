@@ -17,7 +17,8 @@
  * Exit status: 0 after Ctrl-C (or SIGTERM), 1 when the cluster does not start, elects no leader
  * or every node has exited, 2 on bad arguments or a bad config.
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { onOff, parseArgs } from './args.js';
 import { ConfigError } from '../src/node/config.js';
 import {
   createCluster, formatEvent, formatNodeTable, isLive, stopAllOnExit, type ClusterEvent, type LocalCluster,
@@ -29,12 +30,6 @@ function nodeList(v: string): number[] {
     throw new InvalidArgumentError(`a comma list of node ids ≥ 1, got "${v}"`);
   }
   return ids;
-}
-
-function onOff(v: string): boolean {
-  if (v === 'on') return true;
-  if (v === 'off') return false;
-  throw new InvalidArgumentError(`on or off, got "${v}"`);
 }
 
 function millis(v: string): number {
@@ -73,12 +68,8 @@ function say(line: string): void {
 }
 
 async function main(): Promise<number> {
-  try {
-    program.parse();
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+  const parsed = parseArgs(program);
+  if (parsed !== undefined) return parsed;
   const o = program.opts<Options>();
 
   // Until the table is printed only what matters is shown; the full output of a node that

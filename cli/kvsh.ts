@@ -13,7 +13,8 @@
  * not linearizable), 2 on bad arguments or when the cluster cannot be reached or started.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { onOff, parseArgs } from './args.js';
 import { parseAddr } from '../src/client/addr.js';
 import type { LocalCluster } from '../src/cluster/index.js';
 import { launchLocalCluster } from '../src/shell/launch.js';
@@ -44,11 +45,6 @@ function positive(what: string, integer: boolean) {
   };
 }
 
-function onOff(v: string): boolean {
-  if (v === 'on' || v === 'off') return v === 'on';
-  throw new InvalidArgumentError(`on or off, got "${v}"`);
-}
-
 const program = new Command()
   .name('kvsh')
   .description('The kvsh operator shell: data commands, cluster status, fault drills, recorded and checked histories.')
@@ -76,12 +72,8 @@ function parseNodes(list: string): NodeTarget[] {
 }
 
 async function main(): Promise<number> {
-  try {
-    program.parse();
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+  const parsed = parseArgs(program);
+  if (parsed !== undefined) return parsed;
   const o = program.opts<Options>();
   if (o.execute !== undefined && o.file !== undefined) {
     say('kvsh: give -e or -f, not both');
