@@ -369,3 +369,36 @@ describe('cluster config: dialVia', () => {
     for (const bad of ['', 'a', 'a:', 'a:x', 'a:123456', 'a b:1', '[::1]', 'a:1:2']) expect(parseHostPort(bad), bad).to.equal(null);
   });
 });
+
+describe('cluster relays (src/cluster/cluster-relays.ts)', () => {
+  it('never takes a port of the config for a relay, even when the OS offers one (nodes not yet listening)', async () => {
+    const { ClusterRelays } = await import('../src/cluster/cluster-relays.js');
+    // Three nodes whose ports are free right now, like a cluster whose nodes have not started.
+    const free = await Promise.all(Array.from({ length: 6 }, () => new Promise<number>((ok) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as { port: number };
+        s.close(() => ok(port));
+      });
+    })));
+    const config = parseClusterConfig({
+      clusterId: 't', bootstrap: 1, bootThreshold: 2, dataDir: 'd', fsync: false,
+      timing: { tickMs: 20, electionTicks: 5, resendTicks: 2, requestTimeoutMs: 1000 },
+      nodes: [0, 1, 2].map((i) => ({ id: i + 1, host: '127.0.0.1', peerPort: free[2 * i]!, clientPort: free[2 * i + 1]! })),
+    });
+    // The "OS" first offers every port the nodes will need, then picks freely.
+    const offers = [...free];
+    const relays = await ClusterRelays.start(config, new NetworkFaults([1, 2, 3]), () => offers.shift() ?? 0);
+    try {
+      const used = [1, 2, 3].flatMap((a) => [1, 2, 3].filter((b) => b !== a).map((b) => relays.relay(a, b).port));
+      expect(used.filter((p) => free.includes(p))).to.deep.equal([]);
+      // The refused ports were given back: a node can listen on each.
+      for (const port of free) {
+        await new Promise<void>((ok, fail) => {
+          const s = createServer().once('error', fail).listen(port, '127.0.0.1', () => s.close(() => ok()));
+        });
+      }
+    } finally {
+      await relays.close();
+    }
+  });
+});

@@ -17,22 +17,38 @@ export class ClusterRelays {
   private constructor(private readonly relays: ReadonlyMap<string, LinkRelay>) {}
 
   /** Listens on one fresh loopback port per ordered pair of the config's nodes. */
-  static async start(config: ClusterConfig, faults: NetworkFaults): Promise<ClusterRelays> {
+  /** `listenPort`: the port each relay asks for; 0 (the OS picks) except in tests. */
+  static async start(config: ClusterConfig, faults: NetworkFaults, listenPort: () => number = () => 0): Promise<ClusterRelays> {
     const started = new Map<string, LinkRelay>();
+    // The nodes' own ports may be free right now (nodes not started yet, or killed): a relay
+    // must not take one, or that node cannot listen (EADDRINUSE; seen in CI).
+    const reserved = new Set(config.nodes.flatMap((n) => [n.peerPort, n.clientPort]));
+    const rejected: LinkRelay[] = [];
     try {
       for (const from of config.nodes) {
         for (const to of config.nodes) {
           if (from.id === to.id) continue;
           // Port 0: the OS picks a free port while we hold it, so no other process can take it
           // between choosing and listening (which a list of "free" ports could not promise).
-          started.set(key(from.id, to.id), await LinkRelay.start({
-            from: from.id, to: to.id, target: { host: to.host, port: to.peerPort }, faults,
-          }));
+          for (;;) {
+            const relay = await LinkRelay.start({
+              from: from.id, to: to.id, target: { host: to.host, port: to.peerPort }, faults, port: listenPort(),
+            });
+            if (!reserved.has(relay.port)) {
+              started.set(key(from.id, to.id), relay);
+              break;
+            }
+            // Kept open until all relays are placed, so the OS does not hand the port out again.
+            rejected.push(relay);
+            if (rejected.length > 100) throw new Error('relays: the OS keeps handing out ports the cluster config uses');
+          }
         }
       }
     } catch (e) {
       await Promise.all([...started.values()].map((r) => r.close()));
       throw e;
+    } finally {
+      await Promise.all(rejected.map((r) => r.close()));
     }
     return new ClusterRelays(started);
   }
