@@ -5,7 +5,8 @@
  */
 import { expect } from 'chai';
 import { ballotEq, type Ballot, type NodeId } from '../src/replica/ballot.js';
-import type { Entry, KvResult } from '../src/replica/entry.js';
+import { MAX_COMMAND_BYTES, type Entry, type KvResult } from '../src/replica/entry.js';
+import { encodeMessage, MAX_FRAME_BYTES } from '../src/wire/codec.js';
 import type { PeerMessage } from '../src/replica/messages.js';
 import type { StorageOp } from '../src/replica/storage.js';
 import {
@@ -87,6 +88,18 @@ describe('replica: Sequence Paxos', () => {
       expect(logOf(h, 1)).to.deep.equal(['c1#1', 'c2#1', 'c3#1', 'c4#1', 'c5#1']);
       expect(h.replica(1).kvEntries()).to.deep.equal([['k', '5']]);
       expect(h.repliesAt(3).length).to.equal(5);
+    });
+
+    it('a step of large values is split into AcceptDecides of about 1 MiB each, so each fits a frame', () => {
+      const h = cluster();
+      const big = 'v'.repeat(MAX_COMMAND_BYTES - 100);
+      const s = h.step(3, ...[1, 2, 3, 4, 5, 6].map((i) => ({ kind: 'request' as const, command: command(`c${i}`, 1, put(`k${i}`, big)) })));
+      const toOne = s.ready.send.filter((o) => o.to === 1 && o.msg.kind === 'accept-decide');
+      // Six ~1 MiB entries (one would not fit in a 4 MiB frame together): one per AcceptDecide.
+      expect(toOne.map((o) => (o.msg.kind === 'accept-decide' ? o.msg.entries.length : -1))).to.deep.equal([1, 1, 1, 1, 1, 1]);
+      for (const o of toOne) expect(encodeMessage(o.msg).length).to.be.below(MAX_FRAME_BYTES);
+      h.deliverAll();
+      expect(h.repliesAt(3).length).to.equal(6);
     });
 
     it('a request that arrives before any leader is known waits and is answered after the election', () => {
