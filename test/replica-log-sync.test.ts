@@ -14,7 +14,7 @@ import { ReplicaHarness, command, entry, isHeartbeat, msgs, put } from './suppor
 const ballot = (n: number, priority: number, pid: number): Ballot => ({ n, priority, pid });
 
 function state(promised: Ballot, acceptedRnd: Ballot, log: Entry[], decidedIdx: number): PersistentState {
-  return { promised, acceptedRnd, log, decidedIdx };
+  return { promised, acceptedRnd, snapshot: null, log, decidedIdx };
 }
 
 const show = (log: readonly Entry[]): string[] => log.map(describeEntry);
@@ -159,7 +159,7 @@ describe('replica: log synchronisation on a leader change', () => {
     expect(show(h.replica(1).log)).to.deep.equal(show([a, b1, b2, b3]));
     prepare(h, 1, [3]);
     const toThree = h.inFlight(msgs({ to: 3, kind: 'accept-sync' }))[0]!;
-    expect(toThree.msg.kind === 'accept-sync' && toThree.msg.sync).to.deep.equal({ syncIdx: 3, suffix: [b3] });
+    expect(toThree.msg.kind === 'accept-sync' && toThree.msg.sync).to.deep.equal({ syncIdx: 3, suffix: [b3], snapshot: null });
     h.deliverAll((m) => !isHeartbeat(m));
     for (const id of [1, 2, 3, 4]) {
       expect(show(h.replica(id).log), `node ${id}`).to.deep.equal(show([a, b1, b2, b3]));

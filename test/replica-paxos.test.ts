@@ -702,7 +702,7 @@ describe('replica: Sequence Paxos', () => {
       const huge: Ballot = { n: 99, priority: 99, pid: 7 };
       const forged: PeerMessage[] = [
         { kind: 'prepare', n: huge, decidedIdx: 0, acceptedRnd: huge, acceptedIdx: 0 },
-        { kind: 'accept-sync', n: huge, seq: { session: 1, counter: 1 }, decidedIdx: 0, sync: { syncIdx: 0, suffix: [] } },
+        { kind: 'accept-sync', n: huge, seq: { session: 1, counter: 1 }, decidedIdx: 0, sync: { syncIdx: 0, suffix: [], snapshot: null } },
         { kind: 'heartbeat-request', round: 1 },
         { kind: 'proposal-forward', entries: [{ kind: 'command', command: command('evil', 1, put('x', 'evil')) }] },
         { kind: 'prepare-req', n: huge },

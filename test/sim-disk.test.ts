@@ -47,7 +47,7 @@ describe('sim: disk', () => {
     expect(disk.epoch).to.equal(epoch + 1);
     expect(disk.pendingCount).to.equal(0);
     const loaded = disk.load();
-    expect(loaded).to.deep.equal({ promised: BOTTOM, acceptedRnd: BOTTOM, log: [entry(1)], decidedIdx: 1 });
+    expect(loaded).to.deep.equal({ promised: BOTTOM, acceptedRnd: BOTTOM, snapshot: null, log: [entry(1)], decidedIdx: 1 });
     loaded.log.push(entry(9));
     expect(disk.durable.log, 'load returns a copy').to.have.length(1);
     expect(disk.batchesLost).to.equal(2);

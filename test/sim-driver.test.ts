@@ -13,6 +13,9 @@ import { Simulation } from '../src/sim/simulator.js';
 
 class StubReplica implements ReplicaLike {
   readonly log: Entry[];
+  readonly compactedIdx = 0;
+  entryAt(idx: number): Entry | undefined { return this.log[idx]; }
+  currentSnapshot(): null { return null; }
   constructor(readonly config: ReplicaConfig, durable: PersistentState, private readonly tag: string,
     private readonly onMessage: (to: NodeId, from: NodeId, entry: Entry, idx: number) => void) {
     this.log = durable.log.slice();
@@ -38,7 +41,7 @@ class StubReplica implements ReplicaLike {
   status(): ReplicaStatus {
     return {
       id: this.config.id, role: 'follower', phase: 'none', leaderBallot: BOTTOM, bleLeader: BOTTOM, quorumConnected: false,
-      promised: BOTTOM, acceptedRnd: BOTTOM, logLength: this.log.length, decidedIdx: 0, appliedIdx: 0,
+      promised: BOTTOM, acceptedRnd: BOTTOM, logLength: this.log.length, decidedIdx: 0, appliedIdx: 0, compactedIdx: 0,
     };
   }
 

@@ -16,6 +16,8 @@ const CASES: { bug: SimPlantedBug; what: string }[] = [
   { bug: 'sync-by-round-only', what: 'BUG-3: the new leader adopts a log chosen by accepted round alone, ignoring its length' },
   { bug: 'assign-decided-idx', what: 'BUG-6: followers assign the decided index instead of taking the max' },
   { bug: 'skip-dedup', what: 'BUG-13: a retried command is executed again' },
+  { bug: 'snapshot-without-sessions', what: 'BUG-13 through compaction: a snapshot without the session table' },
+  { bug: 'sync-without-snapshot', what: 'BUG-14: a node behind the compacted prefix is synced without the snapshot' },
 ];
 
 describe('sim: planted bugs are caught', function () {

@@ -8,7 +8,6 @@ import { invariant } from './invariant.js';
 import type { AcceptDecide, AcceptSync, Decide, Prepare, SeqNum } from './messages.js';
 import { stepDown } from './leader.js';
 import type { SequencePaxos } from './sequence-paxos.js';
-import { sameEntry } from './entry.js';
 
 export function onPrepare(sp: SequencePaxos, from: NodeId, p: Prepare): void {
   const higher = ballotGt(p.n, sp.promised);
@@ -33,13 +32,14 @@ export function onPrepare(sp: SequencePaxos, from: NodeId, p: Prepare): void {
   const len = sp.logLength;
   let sync = null;
   if (ballotGt(st.acceptedRnd, p.acceptedRnd)) {
-    // Our log comes from a newer round than the leader's: everything after its decided prefix.
+    // Our log comes from a newer round than the leader's: everything after its decided prefix
+    // (our snapshot instead of the entries we compacted).
     invariant(p.decidedIdx <= len,
       () => `follower ${sp.id}: leader ${from}'s decided ${p.decidedIdx} is beyond our newer-round log (${len})`);
-    sync = { syncIdx: p.decidedIdx, suffix: st.log.slice(p.decidedIdx) };
+    sync = sp.logSyncFrom(p.decidedIdx);
   } else if (ballotEq(st.acceptedRnd, p.acceptedRnd) && len > p.acceptedIdx) {
     // Same round, longer log: the leader's log is a prefix of ours.
-    sync = { syncIdx: p.acceptedIdx, suffix: st.log.slice(p.acceptedIdx) };
+    sync = sp.logSyncFrom(p.acceptedIdx);
   }
   const msg = {
     kind: 'promise' as const, n: p.n, acceptedRnd: st.acceptedRnd,
@@ -59,37 +59,22 @@ export function onAcceptSync(sp: SequencePaxos, from: NodeId, m: AcceptSync): vo
   // same ballot means the leader re-synced us (it got a duplicate Promise): accept it too.
   const resync = sp.phase === 'accept' && sp.expected !== null && m.seq.session > sp.expected.session;
   if (sp.phase !== 'prepare' && !resync) return;
-  let syncIdx = m.sync.syncIdx;
-  let suffix = m.sync.suffix;
+  const { syncIdx, suffix, snapshot } = m.sync;
   if (ballotEq(sp.state.acceptedRnd, m.n) && syncIdx + suffix.length < sp.logLength) {
     // Within one ballot the leader's log only grows, so a sync shorter than our log is a stale
     // copy (reordered or duplicated) of an earlier AcceptSync. Applying it would drop entries
     // we may already have acknowledged in this ballot, and the leader counted those votes.
     return;
   }
-  if (syncIdx > sp.logLength) {
+  if (syncIdx > sp.logLength && !snapshot) {
     // We cannot hold a log with a hole; ask to be prepared again.
     sp.phase = 'recover';
     sp.send(from, { kind: 'prepare-req', n: sp.promised });
     return;
   }
-  if (syncIdx < sp.decidedIdx) {
-    // Never truncate the decided prefix (BUG-5). The leader's entries there must be ours.
-    const overlap = sp.decidedIdx - syncIdx;
-    invariant(suffix.length >= overlap,
-      () => `follower ${sp.id}: leader ${from}'s log ends at ${syncIdx + suffix.length}, before our decided ${sp.decidedIdx}`);
-    for (let i = 0; i < overlap; i++) {
-      invariant(sameEntry(suffix[i]!, sp.state.log[syncIdx + i]!),
-        () => `follower ${sp.id}: leader ${from} disagrees with our decided entry ${syncIdx + i}`);
-    }
-    suffix = suffix.slice(overlap);
-    syncIdx = sp.decidedIdx;
-  }
-  // One atomic write: the synced log and the round it belongs to (BUG-2).
-  sp.persist([
-    { kind: 'append-on-prefix', fromIdx: syncIdx, entries: suffix },
-    { kind: 'set-accepted-rnd', ballot: m.n },
-  ]);
+  // One atomic write: the synced log — the leader's snapshot first if we lack what it covers —
+  // and the round it belongs to (BUG-2). Never truncates our decided prefix (BUG-5).
+  sp.persist([...sp.syncOps(m.sync, from), { kind: 'set-accepted-rnd', ballot: m.n }]);
   sp.raiseDecided(m.decidedIdx);
   sp.phase = 'accept';
   sp.expected = m.seq;

@@ -101,10 +101,11 @@ function onMajority(sp: SequencePaxos): void {
   const max = lead.maxPromise;
   const ops: Parameters<SequencePaxos['persist']>[0] = [];
   if (max.from !== sp.id && max.sync) {
-    // Our own decided prefix is never rewritten: the sync starts at or after it (BUG-5).
-    invariant(max.sync.syncIdx >= sp.decidedIdx && max.sync.syncIdx <= sp.logLength,
+    // The sync starts at our decided index from the Prepare, or at the snapshot that replaces
+    // entries its sender compacted; our own decided prefix is never rewritten (BUG-5).
+    invariant(max.sync.snapshot !== null || (max.sync.syncIdx >= sp.decidedIdx && max.sync.syncIdx <= sp.logLength),
       () => `leader ${sp.id}: sync from ${max.from} starts at ${max.sync!.syncIdx}, decided ${sp.decidedIdx}, log ${sp.logLength}`);
-    ops.push({ kind: 'append-on-prefix', fromIdx: max.sync.syncIdx, entries: max.sync.suffix });
+    ops.push(...sp.syncOps(max.sync, max.from));
   }
   // One atomic write: the adopted log, our round as acceptedRnd (BUG-2: a leader that forgets
   // its own acceptedRnd looks older than it is in the next election), and the decided index.
@@ -141,10 +142,8 @@ export function sendAcceptSync(sp: SequencePaxos, f: NodeId): void {
   const seq: SeqNum = { session: lead.nextSession++, counter: 1 };
   lead.streams.set(f, seq);
   lead.promisedHigher.delete(f);
-  sp.send(f, {
-    kind: 'accept-sync', n: lead.n, seq, decidedIdx: sp.decidedIdx,
-    sync: { syncIdx: valid, suffix: sp.state.log.slice(valid) },
-  });
+  // Entries the follower lacks that we compacted travel as our snapshot (reference §A.6).
+  sp.send(f, { kind: 'accept-sync', n: lead.n, seq, decidedIdx: sp.decidedIdx, sync: sp.logSyncFrom(valid) });
 }
 
 export function onAccepted(sp: SequencePaxos, from: NodeId, m: Accepted): void {

@@ -4,6 +4,7 @@
  */
 import type { Ballot, LogIdx } from './ballot.js';
 import type { Entry } from './entry.js';
+import type { Snapshot } from './snapshot.js';
 
 /**
  * A position in one leader→follower stream. AcceptSync opens a session (counter 1); every
@@ -14,10 +15,15 @@ export interface SeqNum {
   readonly counter: number;
 }
 
-/** "Truncate your log to `syncIdx`, then append `suffix`." */
+/**
+ * "Truncate your log to `syncIdx`, then append `suffix`." With a snapshot: "first install the
+ * snapshot (it replaces the log prefix `[0, snapshot.idx)`)"; then `syncIdx === snapshot.idx`.
+ * A snapshot travels when the receiver needs entries the sender has compacted away.
+ */
 export interface LogSync {
   readonly syncIdx: LogIdx;
   readonly suffix: readonly Entry[];
+  readonly snapshot: Snapshot | null;
 }
 
 // --- ballot leader election ---

@@ -8,13 +8,15 @@ import type { Command, Entry } from './entry.js';
 import { KvStateMachine } from './kv-state-machine.js';
 import { isBleMessage, type PeerMessage } from './messages.js';
 import { SequencePaxos } from './sequence-paxos.js';
-import { cloneState, type PersistentState } from './storage.js';
+import type { Snapshot } from './snapshot.js';
+import { cloneState, entryAt, type PersistentState } from './storage.js';
 import type {
   AppliedEntry, ClientReply, Outgoing, Ready, ReplicaConfig, ReplicaInput, ReplicaStatus,
 } from './types.js';
 
 export const DEFAULT_MAX_BATCH = 256;
 export const DEFAULT_SESSION_IDLE_ENTRIES = 100_000;
+export const DEFAULT_SNAPSHOT_ENTRIES = 10_000;
 
 export class Replica {
   readonly id: NodeId;
@@ -25,6 +27,7 @@ export class Replica {
   /** Requests received here and not yet answered: clientId → seq. */
   private readonly pending = new Map<string, number>();
   private readonly sessionIdleEntries: number;
+  private readonly snapshotEntries: number;
   private lastExpiryProposed: LogIdx = -1;
   private started = false;
   /** Where this step's messages go; `out` is built once (a closure per step costs time). */
@@ -48,15 +51,38 @@ export class Replica {
       id: config.id, peers, clusterSize: config.nodes.length,
       priority: config.priority ?? 0, electionTicks: config.electionTicks,
     }, state.promised);
-    this.kv = new KvStateMachine({ skipDeduplication: config.plantedBug === 'skip-dedup' });
+    this.kv = new KvStateMachine({
+      skipDeduplication: config.plantedBug === 'skip-dedup',
+      snapshotWithoutSessions: config.plantedBug === 'snapshot-without-sessions',
+    });
     this.sessionIdleEntries = config.sessionIdleEntries ?? DEFAULT_SESSION_IDLE_ENTRIES;
-    // Rebuild the map from the decided prefix (snapshots will shorten this, issue 6).
-    for (let i = 0; i < state.decidedIdx; i++) this.kv.apply(state.log[i]!);
+    this.snapshotEntries = config.snapshotEntries ?? DEFAULT_SNAPSHOT_ENTRIES;
+    // Rebuild the state machine: the snapshot, then the decided entries after it.
+    if (state.snapshot) this.kv.restore(state.snapshot);
+    for (let i = this.kv.appliedIdx; i < state.decidedIdx; i++) this.kv.apply(entryAt(state, i)!);
   }
 
-  /** The replica's log, including entries not yet durable or decided. Read-only. */
+  /**
+   * The replica's log from `compactedIdx` on (`log[0]` is entry `compactedIdx`), including
+   * entries not yet durable or decided. Read-only.
+   */
   get log(): readonly Entry[] {
     return this.sp.state.log;
+  }
+
+  /** Entries before this index exist only as the snapshot. */
+  get compactedIdx(): LogIdx {
+    return this.sp.compactedIdx;
+  }
+
+  /** The snapshot that replaces the log prefix `[0, compactedIdx)`, if any. */
+  currentSnapshot(): Snapshot | null {
+    return this.sp.state.snapshot;
+  }
+
+  /** Entry `idx` of the log, or undefined when compacted away or beyond the log. */
+  entryAt(idx: LogIdx): Entry | undefined {
+    return entryAt(this.sp.state, idx);
   }
 
   kvEntries(): [string, string][] {
@@ -92,6 +118,7 @@ export class Replica {
     }
     this.sp.flush();
     this.applyDecided(applied, reply);
+    this.maybeCompact();
     return { persist, send, reply, applied };
   }
 
@@ -101,6 +128,7 @@ export class Replica {
       bleLeader: this.ble.currentLeader, quorumConnected: this.ble.quorumConnected,
       promised: this.sp.promised, acceptedRnd: this.sp.state.acceptedRnd,
       logLength: this.sp.logLength, decidedIdx: this.sp.decidedIdx, appliedIdx: this.kv.appliedIdx,
+      compactedIdx: this.sp.compactedIdx,
     };
   }
 
@@ -134,10 +162,16 @@ export class Replica {
   }
 
   private applyDecided(applied: AppliedEntry[], reply: ClientReply[]): void {
-    const log = this.sp.state.log;
+    const state = this.sp.state;
+    if (state.snapshot && this.kv.appliedIdx < state.snapshot.idx) {
+      // We installed a snapshot from a peer that reaches beyond what we applied: its state
+      // replaces ours. Requests waiting here whose commands it covers get no answer (their
+      // results were not computed here); their clients retry and get the session's result.
+      this.kv.restore(state.snapshot);
+    }
     while (this.kv.appliedIdx < this.sp.decidedIdx) {
       const idx = this.kv.appliedIdx;
-      const entry = log[idx]!;
+      const entry = entryAt(state, idx)!;
       const outcome = this.kv.apply(entry);
       const executed = outcome !== null && !outcome.duplicate && outcome.result?.kind !== 'session-expired';
       applied.push({ idx, entry, executed });
@@ -148,6 +182,19 @@ export class Replica {
         reply.push({ clientId, seq, result: outcome.result });
       }
     }
+  }
+
+  /**
+   * Log compaction (reference §A.6): once `snapshotEntries` applied entries lie beyond the last
+   * snapshot, snapshot the state machine (map and sessions, BUG-13) and drop the prefix it
+   * covers, in one atomic write. Only applied (so decided) entries are compacted. A peer that
+   * still needs them gets the snapshot instead (logSyncFrom), so no node is left without a way
+   * to catch up (BUG-14) — whichever node compacts, leader or follower.
+   */
+  private maybeCompact(): void {
+    if (this.snapshotEntries <= 0) return;
+    if (this.kv.appliedIdx - this.sp.compactedIdx < this.snapshotEntries) return;
+    this.sp.persist([{ kind: 'install-snapshot', snapshot: this.kv.snapshot() }]);
   }
 
   /** The leader proposes dropping idle sessions; the log makes every replica drop the same. */

@@ -13,7 +13,10 @@ import { invariant } from './invariant.js';
 import type {
   AcceptDecide, Decide, LogSync, PaxosMessage, PeerMessage, Promise as PromiseMsg, SeqNum,
 } from './messages.js';
-import { applyStorageOps, type PersistentState, type StorageOp } from './storage.js';
+import { sameEntry } from './entry.js';
+import {
+  applyStorageOps, compactedIdx, entryAt, logLength, logSlice, type PersistentState, type StorageOp,
+} from './storage.js';
 import type { Phase, PlantedBug, Role } from './types.js';
 import * as follower from './follower.js';
 import * as leader from './leader.js';
@@ -85,13 +88,15 @@ export class SequencePaxos {
   constructor(readonly config: PaxosConfig, readonly state: PersistentState) {
     this.quorum = majority(config.clusterSize);
     this.ticksToResend = config.resendTicks;
-    invariant(state.decidedIdx <= state.log.length,
-      () => `recovered decidedIdx ${state.decidedIdx} > log length ${state.log.length}`);
+    invariant(state.decidedIdx <= logLength(state) && state.decidedIdx >= compactedIdx(state),
+      () => `recovered decidedIdx ${state.decidedIdx} outside [${compactedIdx(state)}, ${logLength(state)}]`);
   }
 
   get id(): NodeId { return this.config.id; }
   get promised(): Ballot { return this.state.promised; }
-  get logLength(): LogIdx { return this.state.log.length; }
+  get logLength(): LogIdx { return logLength(this.state); }
+  /** Entries before this index exist only as the snapshot. */
+  get compactedIdx(): LogIdx { return compactedIdx(this.state); }
   get decidedIdx(): LogIdx { return this.state.decidedIdx; }
   /** The ballot this node leads, or ⊥. */
   get leading(): Ballot { return this.role === 'leader' && this.lead ? this.lead.n : BOTTOM; }
@@ -182,6 +187,51 @@ export class SequencePaxos {
     if (this.role === 'leader') leader.flush(this);
     else follower.flush(this);
     this.decidedChanged = false;
+  }
+
+  /**
+   * Our log from `from` on, to send to a node that may lack it. When entries from `from` are
+   * compacted away, the snapshot travels instead of them (reference §A.6): the receiver installs
+   * it and the suffix follows from the snapshot's index.
+   */
+  logSyncFrom(from: LogIdx): LogSync {
+    const c = this.compactedIdx;
+    if (from < c && this.config.plantedBug === 'sync-without-snapshot') return { syncIdx: c, suffix: this.state.log.slice(), snapshot: null };
+    if (from < c) return { syncIdx: c, suffix: this.state.log.slice(), snapshot: this.state.snapshot };
+    return { syncIdx: from, suffix: logSlice(this.state, from), snapshot: null };
+  }
+
+  /**
+   * The storage ops that make our log equal to `sync` applied on it, without ever rewriting
+   * our decided prefix (BUG-5): a snapshot is installed only when it reaches beyond what we
+   * decided, and entries of the sync that overlap our decided prefix must equal ours (those we
+   * compacted are decided too, and cannot be compared: they are skipped).
+   */
+  syncOps(sync: LogSync, from: NodeId): StorageOp[] {
+    const decided = this.decidedIdx;
+    if (sync.snapshot && sync.snapshot.idx > decided) {
+      invariant(sync.syncIdx === sync.snapshot.idx,
+        () => `node ${this.id}: ${from}'s sync starts at ${sync.syncIdx}, not at its snapshot ${sync.snapshot!.idx}`);
+      return [
+        { kind: 'install-snapshot', snapshot: sync.snapshot },
+        { kind: 'append-on-prefix', fromIdx: sync.syncIdx, entries: sync.suffix },
+      ];
+    }
+    let syncIdx = sync.syncIdx;
+    let suffix = sync.suffix;
+    if (syncIdx < decided) {
+      const overlap = decided - syncIdx;
+      invariant(suffix.length >= overlap,
+        () => `node ${this.id}: ${from}'s log ends at ${syncIdx + suffix.length}, before our decided ${decided}`);
+      for (let i = 0; i < overlap; i++) {
+        const ours = entryAt(this.state, syncIdx + i);
+        invariant(ours === undefined || sameEntry(suffix[i]!, ours),
+          () => `node ${this.id}: ${from} disagrees with our decided entry ${syncIdx + i}`);
+      }
+      suffix = suffix.slice(overlap);
+      syncIdx = decided;
+    }
+    return [{ kind: 'append-on-prefix', fromIdx: syncIdx, entries: suffix }];
   }
 
   isHigherThanPromise(n: Ballot): boolean {

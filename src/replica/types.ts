@@ -52,7 +52,12 @@ export interface Ready {
  * - `skip-dedup` (BUG-13): retried commands are executed again.
  * (BUG-1, acknowledging before the write is durable, is a driver bug: see src/sim.)
  */
-export type PlantedBug = 'sync-by-round-only' | 'assign-decided-idx' | 'skip-dedup';
+export type PlantedBug =
+  | 'sync-by-round-only' | 'assign-decided-idx' | 'skip-dedup'
+  /** BUG-13 through compaction: snapshots carry the map but not the session table. */
+  | 'snapshot-without-sessions'
+  /** BUG-14: a node behind the compacted prefix gets the log from there, without the snapshot. */
+  | 'sync-without-snapshot';
 
 export interface ReplicaConfig {
   readonly id: NodeId;
@@ -68,6 +73,12 @@ export interface ReplicaConfig {
   readonly maxBatch?: number;
   /** Sessions unused for this many decided entries are expired through the log (default 100000). */
   readonly sessionIdleEntries?: number;
+  /**
+   * Log compaction: once this many applied entries lie beyond the last snapshot, the replica
+   * snapshots its state machine and drops the log prefix the snapshot covers (default 10000;
+   * 0 turns compaction off).
+   */
+  readonly snapshotEntries?: number;
   readonly plantedBug?: PlantedBug;
 }
 
@@ -88,4 +99,6 @@ export interface ReplicaStatus {
   readonly logLength: LogIdx;
   readonly decidedIdx: LogIdx;
   readonly appliedIdx: LogIdx;
+  /** Entries before this index exist only as the snapshot. */
+  readonly compactedIdx: LogIdx;
 }

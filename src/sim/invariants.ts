@@ -13,10 +13,13 @@
  *   equal to the decided entry; a command (clientId, seq) is executed at one index only.
  * - At the end, each replica's map equals that of a reference state machine that applied the
  *   decided log up to the same index.
+ * - Compaction: every snapshot a replica holds (taken itself or installed from a peer) equals
+ *   the reference state machine's — map and sessions — after the decided prefix it covers.
  */
 import { compareBallots, formatBallot, BOTTOM, type Ballot, type LogIdx, type NodeId } from '../replica/ballot.js';
 import { describeEntry, sameEntry, type Command, type Entry } from '../replica/entry.js';
 import { KvStateMachine } from '../replica/kv-state-machine.js';
+import type { Snapshot } from '../replica/snapshot.js';
 import type { Ready, ReplicaStatus } from '../replica/types.js';
 import type { TimeUs } from './event-queue.js';
 import type { ReplicaLike } from './replica-like.js';
@@ -33,6 +36,7 @@ export type ViolationKind =
   | 'apply-undecided'
   | 'executed-twice'
   | 'state-mismatch'
+  | 'bad-snapshot'
   | 'bad-reply'
   | 'no-progress'
   | 'bad-destination'
@@ -54,6 +58,8 @@ interface Incarnation {
   checked: LogIdx;
   nextApply: LogIdx;
   acceptLeader: boolean;
+  /** The snapshot index last compared with the reference. */
+  snapshotChecked: LogIdx;
 }
 
 interface Decided {
@@ -100,8 +106,9 @@ export class InvariantChecker {
   /** A replica was (re)built: its checks start over, except the decided log, which is global. */
   started(node: NodeId, replica: ReplicaLike): void {
     const st = replica.status();
-    this.nodes.set(node, { lastDecided: st.decidedIdx, checked: 0, nextApply: st.appliedIdx, acceptLeader: false });
+    this.nodes.set(node, { lastDecided: st.decidedIdx, checked: 0, nextApply: st.appliedIdx, acceptLeader: false, snapshotChecked: 0 });
     this.checkDecided(node, replica, st);
+    this.checkSnapshot(node, replica);
   }
 
   stopped(node: NodeId): void {
@@ -115,9 +122,10 @@ export class InvariantChecker {
     // bound of what it decided, so it is noted first.
     const leading = st.role === 'leader' && st.phase === 'accept';
     if (leading && compareBallots(st.leaderBallot, this.highestAccept) > 0) this.highestAccept = st.leaderBallot;
-    this.checkDecided(node, replica, st);
+    this.checkDecided(node, replica, st, ready);
     this.checkApplied(node, st, ready);
     this.checkLeader(node, replica, st, leading);
+    this.checkSnapshot(node, replica);
     return st;
   }
 
@@ -135,6 +143,30 @@ export class InvariantChecker {
   finish(replicas: ReadonlyMap<NodeId, ReplicaLike | null>): void {
     this.finishLogs(replicas);
     this.finishMaps(replicas);
+  }
+
+  /** A new snapshot must equal the reference state after the decided prefix it covers. */
+  private checkSnapshot(node: NodeId, replica: ReplicaLike): void {
+    const inc = this.nodes.get(node)!;
+    const snap = replica.currentSnapshot();
+    if (!snap || snap.idx <= inc.snapshotChecked) return;
+    inc.snapshotChecked = snap.idx;
+    if (snap.idx > this.decided.length) {
+      this.report('bad-snapshot', node, `snapshot at ${snap.idx} covers entries nobody was seen deciding (${this.decided.length} decided)`);
+      return;
+    }
+    const want = this.referenceSnapshot(snap.idx);
+    const differs = describeSnapshotDifference(snap, want);
+    if (differs) this.report('bad-snapshot', node, `snapshot at ${snap.idx}: ${differs}`);
+  }
+
+  /** Reference state machine, advanced incrementally (snapshots only move forward mostly). */
+  private reference = new KvStateMachine();
+
+  private referenceSnapshot(idx: LogIdx): Snapshot {
+    if (this.reference.appliedIdx > idx) this.reference = new KvStateMachine();
+    while (this.reference.appliedIdx < idx) this.reference.apply(this.decided[this.reference.appliedIdx]!.entry);
+    return this.reference.snapshot();
   }
 
   private finishMaps(replicas: ReadonlyMap<NodeId, ReplicaLike | null>): void {
@@ -159,10 +191,12 @@ export class InvariantChecker {
     for (const [node, replica] of replicas) {
       if (!replica) continue;
       const st = replica.status();
-      const limit = Math.min(st.decidedIdx, replica.log.length, this.decided.length);
-      for (let i = 0; i < limit; i++) {
-        if (!sameEntry(replica.log[i]!, this.decided[i]!.entry)) {
-          this.report('decided-mismatch', node, `at the end, decided index ${i} holds ${describeEntry(replica.log[i]!)}, `
+      const limit = Math.min(st.decidedIdx, st.logLength, this.decided.length);
+      // Entries before compactedIdx exist only in the snapshot, which checkSnapshot compared.
+      for (let i = replica.compactedIdx; i < limit; i++) {
+        const mine = replica.entryAt(i)!;
+        if (!sameEntry(mine, this.decided[i]!.entry)) {
+          this.report('decided-mismatch', node, `at the end, decided index ${i} holds ${describeEntry(mine)}, `
             + `but ${describeEntry(this.decided[i]!.entry)} was decided there`);
           break;
         }
@@ -170,22 +204,26 @@ export class InvariantChecker {
     }
   }
 
-  private checkDecided(node: NodeId, replica: ReplicaLike, st: ReplicaStatus): void {
+  private checkDecided(node: NodeId, replica: ReplicaLike, st: ReplicaStatus, ready?: Ready): void {
     const inc = this.nodes.get(node)!;
-    const log = replica.log;
     if (st.decidedIdx < inc.lastDecided) {
       this.report('decided-decreased', node, `decidedIdx went from ${inc.lastDecided} down to ${st.decidedIdx}`);
       inc.checked = Math.min(inc.checked, st.decidedIdx);
     }
     inc.lastDecided = st.decidedIdx;
-    if (st.decidedIdx > log.length) {
-      this.report('decided-past-log', node, `decidedIdx ${st.decidedIdx} is past the log (length ${log.length})`);
+    if (st.decidedIdx > st.logLength) {
+      this.report('decided-past-log', node, `decidedIdx ${st.decidedIdx} is past the log (length ${st.logLength})`);
       return;
     }
+    // Entries decided and compacted in the same step are still in this step's applied list.
+    const appliedNow = new Map((ready?.applied ?? []).map((a) => [a.idx, a.entry]));
     for (let i = inc.checked; i < st.decidedIdx; i++) {
-      const mine = log[i]!;
+      const mine = replica.entryAt(i) ?? appliedNow.get(i);
+      // Covered by a snapshot installed from a peer: checkSnapshot compares the state instead.
+      if (mine === undefined) continue;
       const known = this.decided[i];
       if (known === undefined) {
+        if (i !== this.decided.length) continue; // a gap below: someone else will fill it in order
         this.decided.push({ entry: mine, bound: this.highestAccept });
       } else if (!sameEntry(known.entry, mine)) {
         this.report('decided-mismatch', node,
@@ -200,7 +238,9 @@ export class InvariantChecker {
     if (ready.applied.length === 0) return;
     const inc = this.nodes.get(node)!;
     for (const a of ready.applied) {
-      if (a.idx !== inc.nextApply) {
+      // After installing a peer's snapshot, applying resumes at its index.
+      const restored = a.idx > inc.nextApply && inc.nextApply < st.compactedIdx;
+      if (a.idx !== inc.nextApply && !restored) {
         this.report('apply-order', node, `applied index ${a.idx}, expected ${inc.nextApply}`);
       }
       inc.nextApply = a.idx + 1;
@@ -235,11 +275,11 @@ export class InvariantChecker {
       this.report('two-leaders', node, `node ${node} leads ballot ${key} in accept phase, as node ${other} did`);
     }
     this.leaders.set(key, node);
-    const log = replica.log;
-    for (let i = 0; i < this.decided.length; i++) {
+    const compacted = replica.compactedIdx;
+    for (let i = compacted; i < this.decided.length; i++) {
       const d = this.decided[i]!;
       if (compareBallots(b, d.bound) <= 0) continue;
-      const mine = log[i];
+      const mine = replica.entryAt(i);
       if (mine === undefined || !sameEntry(mine, d.entry)) {
         this.report('lost-decided', node, `leader of ${key} reached accept phase with ${mine ? describeEntry(mine) : 'nothing'} `
           + `at index ${i}, where ${describeEntry(d.entry)} was decided (under ballot ≤ ${formatBallot(d.bound)})`);
@@ -247,8 +287,8 @@ export class InvariantChecker {
       }
     }
     for (const a of this.acked) {
-      if (compareBallots(b, a.bound) <= 0) continue;
-      const mine = log[a.idx];
+      if (compareBallots(b, a.bound) <= 0 || a.idx < compacted) continue;
+      const mine = replica.entryAt(a.idx);
       if (mine?.kind !== 'command' || mine.command.clientId !== a.command.clientId || mine.command.seq !== a.command.seq) {
         this.report('lost-ack', node, `leader of ${key} reached accept phase with ${mine ? describeEntry(mine) : 'nothing'} `
           + `at index ${a.idx}, where acknowledged ${commandKey(a.command)} was executed`);
@@ -256,4 +296,22 @@ export class InvariantChecker {
       }
     }
   }
+}
+
+function describeSnapshotDifference(got: Snapshot, want: Snapshot): string | null {
+  const a = new Map(got.kv);
+  const b = new Map(want.kv);
+  for (const k of new Set([...a.keys(), ...b.keys()])) {
+    if (a.get(k) !== b.get(k)) return `key ${k} is ${JSON.stringify(a.get(k) ?? null)}, the decided log gives ${JSON.stringify(b.get(k) ?? null)}`;
+  }
+  const sa = new Map(got.sessions.map((s) => [s.clientId, s]));
+  const sb = new Map(want.sessions.map((s) => [s.clientId, s]));
+  for (const id of new Set([...sa.keys(), ...sb.keys()])) {
+    const x = sa.get(id);
+    const y = sb.get(id);
+    if (JSON.stringify(x) !== JSON.stringify(y)) {
+      return `session ${id} is ${JSON.stringify(x ?? null)}, the decided log gives ${JSON.stringify(y ?? null)} (BUG-13)`;
+    }
+  }
+  return null;
 }

@@ -13,7 +13,9 @@ export type Fault = (typeof FAULTS)[number];
 
 /** `ack-before-durable` (BUG-1) is planted in the driver; the others in the replica. */
 export type SimPlantedBug = 'ack-before-durable' | PlantedBug;
-export const PLANTED_BUGS: readonly SimPlantedBug[] = ['ack-before-durable', 'sync-by-round-only', 'assign-decided-idx', 'skip-dedup'];
+export const PLANTED_BUGS: readonly SimPlantedBug[] = [
+  'ack-before-durable', 'sync-by-round-only', 'assign-decided-idx', 'skip-dedup', 'snapshot-without-sessions', 'sync-without-snapshot',
+];
 
 /** `none`, `all`, or a comma list of fault names. */
 export function parseFaults(spec: string): Fault[] {
@@ -75,6 +77,12 @@ export interface SimOptions {
   readonly trace: boolean;
   readonly plantedBug?: SimPlantedBug;
   readonly sessionIdleEntries?: number;
+  /**
+   * The replicas' snapshotEntries (log compaction). Default: from the seed — off for one seed in
+   * five, else a snapshot every 4–32 applied entries, so that runs snapshot and trim often,
+   * crash in the middle of it, and bring back nodes whose log others compacted past.
+   */
+  readonly snapshotEntries?: number;
   readonly maxBatch?: number;
   /** Leader priority per node id (default: none). */
   readonly priorities?: Readonly<Record<number, number>>;
@@ -102,6 +110,12 @@ export const DEFAULT_OPTIONS: Omit<SimOptions, 'seed'> = {
   disk: DEFAULT_DISK,
   trace: false,
 };
+
+/** Seeded without drawing from the run's generator, so older seeds keep their schedules. */
+export function defaultSnapshotEntries(seed: number): number {
+  const s = Math.abs(Math.trunc(seed));
+  return s % 5 === 0 ? 0 : 4 + (s % 29);
+}
 
 export type SimOptionsInput = Partial<SimOptions> & { readonly seed: number };
 

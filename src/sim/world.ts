@@ -19,7 +19,7 @@ import { EventQueue, type TimeUs } from './event-queue.js';
 import { InvariantChecker, type Violation } from './invariants.js';
 import { Network, type Link } from './network.js';
 import { NodeDriver, type DriverEnv, type Release } from './node-driver.js';
-import { nodeIds, resolveOptions, type SimOptions, type SimOptionsInput } from './options.js';
+import { defaultSnapshotEntries, nodeIds, resolveOptions, type SimOptions, type SimOptionsInput } from './options.js';
 import type { ReplicaFactory, ReplicaLike } from './replica-like.js';
 import { Rng } from './rng.js';
 import { describeCommand, describeMessage, describeReply, formatTime } from './trace.js';
@@ -107,6 +107,7 @@ export class SimWorld {
         ...(o.priorities?.[id] !== undefined ? { priority: o.priorities[id] } : {}),
         ...(o.maxBatch !== undefined ? { maxBatch: o.maxBatch } : {}),
         ...(o.sessionIdleEntries !== undefined ? { sessionIdleEntries: o.sessionIdleEntries } : {}),
+        snapshotEntries: o.snapshotEntries ?? defaultSnapshotEntries(o.seed),
         ...(replicaBug !== undefined ? { plantedBug: replicaBug } : {}),
       };
       const drift = o.tickDrift > 0 ? (this.rng.next() * 2 - 1) * o.tickDrift : 0;

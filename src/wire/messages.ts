@@ -8,7 +8,12 @@ import type { Command, Entry, KvResult } from '../replica/entry.js';
 import type { PeerMessage } from '../replica/messages.js';
 import type { Phase, Role } from '../replica/types.js';
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * The version byte of every frame. A node speaks exactly this version and refuses any other
+ * (`unsupported-version`); protocol.md "Versions" lists what changed. 2: log compaction
+ * (LogSync carries an optional snapshot; status-response carries compactedIdx).
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** First frame on a peer connection: who is calling, and for which cluster. */
 export interface PeerHello { readonly kind: 'peer-hello'; readonly nodeId: NodeId; readonly clusterId: string }
@@ -65,6 +70,8 @@ export interface StatusResponse {
   readonly logLength: LogIdx;
   readonly decidedIdx: LogIdx;
   readonly appliedIdx: LogIdx;
+  /** Entries before this index are compacted into the node's snapshot (0: none yet). */
+  readonly compactedIdx: LogIdx;
   readonly fsync: boolean;
   readonly peers: readonly PeerLink[];
 }
