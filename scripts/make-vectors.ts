@@ -1,6 +1,7 @@
 /**
  * Writes test/vectors/messages.json: one golden vector (name, decoded message, hex) per wire
- * message shape. Run only when the protocol changes on purpose (and bump the version then):
+ * message shape. Run only when the protocol changes on purpose (and bump PROTOCOL_VERSION and
+ * protocol.md's "Versions" then):
  *   npx tsx scripts/make-vectors.ts
  * The test checks both directions; protocol.md's hex examples are these vectors.
  */
@@ -31,7 +32,7 @@ const vectors: [string, WireMessage][] = [
   ['status-response', {
     kind: 'status-response', requestId: 10, nodeId: 2, role: 'follower', phase: 'accept', leaderBallot: b(0, 0, 0),
     electedBallot: b(3, 0, 1), quorumConnected: true, promised: b(3, 0, 1), acceptedRnd: b(3, 0, 1),
-    logLength: 42, decidedIdx: 41, appliedIdx: 41, fsync: true, peers: [{ id: 1, connected: true }, { id: 3, connected: false }],
+    logLength: 42, decidedIdx: 41, appliedIdx: 41, compactedIdx: 32, fsync: true, peers: [{ id: 1, connected: true }, { id: 3, connected: false }],
   }],
   ['log-request', { kind: 'log-request', requestId: 11, from: 40, count: 2 }],
   ['log-response', { kind: 'log-response', requestId: 11, from: 40, decidedIdx: 41, logLength: 42, entries: [put, { kind: 'expire-sessions', idleBefore: 7 }] }],
@@ -44,8 +45,26 @@ const vectors: [string, WireMessage][] = [
   ['heartbeat-reply', { kind: 'heartbeat-reply', round: 9, ballot: b(3, 0, 2), qc: true }],
   ['prepare', { kind: 'prepare', n: b(4, 0, 1), decidedIdx: 41, acceptedRnd: b(3, 0, 1), acceptedIdx: 42 }],
   ['promise without sync', { kind: 'promise', n: b(4, 0, 1), acceptedRnd: b(3, 0, 1), decidedIdx: 41, acceptedIdx: 42, sync: null }],
-  ['promise with sync', { kind: 'promise', n: b(4, 0, 1), acceptedRnd: b(3, 0, 2), decidedIdx: 41, acceptedIdx: 43, sync: { syncIdx: 42, suffix: [put] } }],
-  ['accept-sync', { kind: 'accept-sync', n: b(4, 0, 1), seq: { session: 1, counter: 1 }, decidedIdx: 41, sync: { syncIdx: 41, suffix: [put] } }],
+  ['promise with sync', { kind: 'promise', n: b(4, 0, 1), acceptedRnd: b(3, 0, 2), decidedIdx: 41, acceptedIdx: 43, sync: { syncIdx: 42, suffix: [put], snapshot: null } }],
+  ['promise with snapshot', {
+    kind: 'promise', n: b(4, 0, 1), acceptedRnd: b(3, 0, 2), decidedIdx: 41, acceptedIdx: 41, sync: {
+      snapshot: {
+        idx: 41, kv: [['k', 'v1']],
+        sessions: [
+          { clientId: 'c1', lastSeq: 3, lastResult: { kind: 'ok' }, lastIdx: 40 },
+          { clientId: 'c2', lastSeq: 5, lastResult: { kind: 'value', value: 'v1' }, lastIdx: 38 },
+        ],
+      },
+      syncIdx: 41, suffix: [],
+    },
+  }],
+  ['accept-sync', { kind: 'accept-sync', n: b(4, 0, 1), seq: { session: 1, counter: 1 }, decidedIdx: 41, sync: { syncIdx: 41, suffix: [put], snapshot: null } }],
+  ['accept-sync with snapshot', {
+    kind: 'accept-sync', n: b(4, 0, 1), seq: { session: 2, counter: 1 }, decidedIdx: 41, sync: {
+      snapshot: { idx: 40, kv: [['k', 'v0']], sessions: [{ clientId: 'c1', lastSeq: 2, lastResult: { kind: 'ok' }, lastIdx: 39 }] },
+      syncIdx: 40, suffix: [put],
+    },
+  }],
   ['accept-decide', { kind: 'accept-decide', n: b(4, 0, 1), seq: { session: 1, counter: 2 }, decidedIdx: 42, entries: [put] }],
   ['accepted', { kind: 'accepted', n: b(4, 0, 1), acceptedIdx: 43 }],
   ['decide', { kind: 'decide', n: b(4, 0, 1), seq: { session: 1, counter: 3 }, decidedIdx: 43 }],

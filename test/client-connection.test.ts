@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Connection, type Reply } from '../src/client/connection.js';
 import type { Command } from '../src/replica/entry.js';
 import { encodeMessage } from '../src/wire/codec.js';
-import type { ClientRequest } from '../src/wire/messages.js';
+import { PROTOCOL_VERSION, type ClientRequest } from '../src/wire/messages.js';
 import { FakeNode } from './support/fake-node.js';
 
 const put = (clientId: string, seq: number, value: string): Command => ({ clientId, seq, op: { kind: 'put', key: 'k', value } });
@@ -83,7 +83,7 @@ describe('client: connection', () => {
   });
 
   it('a frame that does not decode gets an error frame back, and pending requests no answer', async () => {
-    node.script.push({ do: 'raw', body: Uint8Array.from([1, 0x41, 0, 0]) }); // a client-response cut short
+    node.script.push({ do: 'raw', body: Uint8Array.from([PROTOCOL_VERSION, 0x41, 0, 0]) }); // a client-response cut short
     const r = await conn.request({ kind: 'client-request', command: put('a', 1, 'x') }, 10_000);
     expect(r).to.include({ kind: 'no-answer', cause: 'protocol' });
     await node.until(() => node.received.some(x => x.message.kind === 'error'));

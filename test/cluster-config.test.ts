@@ -43,6 +43,10 @@ describe('cluster config validation (src/node/config.ts)', () => {
     ['a missing timing field', (c) => { delete c.timing.tickMs; }, /timing\.tickMs/],
     ['fsync not a boolean', (c) => { c.fsync = 'yes'; }, /fsync: .*boolean/],
     ['an unknown field', (c) => { c.nodes[0].colour = 'red'; }, /nodes\[0\].*colour/],
+    ['a negative snapshotEntries', (c) => { c.snapshotEntries = -1; }, /snapshotEntries: .*>=0/],
+    ['a fractional snapshotEntries', (c) => { c.snapshotEntries = 2.5; }, /snapshotEntries: .*expected int/],
+    ['snapshotEntries given as a string', (c) => { c.snapshotEntries = '1000'; }, /snapshotEntries: .*number/],
+    ['snapshotEntries inside timing (it is top level)', (c) => { c.timing.snapshotEntries = 1000; }, /timing.*snapshotEntries/],
   ];
   for (const [what, mutate, message] of cases) {
     it(`names the field: ${what}`, () => {
@@ -51,6 +55,11 @@ describe('cluster config validation (src/node/config.ts)', () => {
       expect(() => parseClusterConfig(c, 'test.json')).to.throw(ConfigError, message);
     });
   }
+
+  it('snapshotEntries is optional: absent (the node default), 0 (compaction off) or a count', () => {
+    expect(parseClusterConfig(good()).snapshotEntries).to.equal(undefined);
+    for (const n of [0, 1, 10_000]) expect(parseClusterConfig({ ...good(), snapshotEntries: n }).snapshotEntries).to.equal(n);
+  });
 
   it('a file that is not JSON, or missing, gets a message that names it', () => {
     expect(() => loadClusterConfig(join(projectRoot, 'README.md'))).to.throw(ConfigError, /README\.md: not valid JSON/);

@@ -97,6 +97,17 @@ describe('cluster manager', function () {
       const ports = config.nodes.flatMap((n) => [n.peerPort, n.clientPort]);
       expect(new Set(ports).size).to.equal(10);
       expect(ports).to.not.include(7101);
+      expect(config.snapshotEntries, 'absent: the node default').to.equal(undefined);
+    });
+
+    it('writeTestConfig passes snapshotEntries (log compaction) through to the config', async () => {
+      const { file, config } = await writeTestConfig({ nodes: 3, dir, snapshotEntries: 50 });
+      expect(config.snapshotEntries).to.equal(50);
+      expect(loadClusterConfig(file).snapshotEntries).to.equal(50);
+      await writeTestConfig({ nodes: 3, dir, snapshotEntries: -1 }).then(
+        () => expect.fail('a negative snapshotEntries was accepted'),
+        (e: Error) => expect(e.message).to.match(/snapshotEntries/),
+      );
     });
   });
 
@@ -127,7 +138,7 @@ describe('cluster manager', function () {
         status: {
           kind: 'status-response', requestId: 0, nodeId, role: 'follower', phase: 'accept', leaderBallot: bottom,
           electedBallot: bottom, quorumConnected: true, promised: bottom, acceptedRnd: bottom, logLength: 0,
-          decidedIdx: 0, appliedIdx: 0, fsync: true, peers: [], ...over,
+          decidedIdx: 0, appliedIdx: 0, compactedIdx: 0, fsync: true, peers: [], ...over,
         },
       };
     }

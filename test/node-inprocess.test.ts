@@ -164,6 +164,26 @@ describe('kvnode in process: restarts and timeouts', function () {
     expect(r.status).to.equal('unknown');
   });
 
+  it('reports compactedIdx in status, and answers a log-request for compacted entries from compactedIdx', async () => {
+    cluster = await InProcessCluster.create(3, {}, false, { snapshotEntries: 20 });
+    await cluster.start();
+    await cluster.waitForLeader();
+    const c = new Connection(parseAddr(cluster.clientAddr(1)));
+    conns.push(c);
+    const id = clientId();
+    for (let i = 1; i <= 70; i++) expect(result(await send(c, id, i, { kind: 'put', key: `s${i % 7}`, value: `v${i}` }))).to.deep.equal({ kind: 'ok' });
+    const s = await fetchStatus(cluster.clientAddr(1));
+    expect(s.compactedIdx, 'compactedIdx').to.be.at.least(20);
+    expect(s.compactedIdx).to.be.at.most(s.appliedIdx);
+    const log = await fetchLog(cluster.clientAddr(1), 0, 5);
+    expect(log.from, 'from = compactedIdx, not the requested 0').to.equal(s.compactedIdx);
+    expect(log.entries).to.have.length(5);
+    expect(log.logLength).to.be.at.least(70);
+    const zero = await fetchLog(cluster.clientAddr(1), 3, 0);
+    expect(zero).to.deep.include({ from: s.compactedIdx, entries: [] });
+    expect(cluster.fatal).to.deep.equal([]);
+  });
+
   it('rejects client requests before the node has booted', async () => {
     cluster = await InProcessCluster.create(3);
     // Node 2 alone: the bootstrap server (node 1) is not up, so it cannot boot.

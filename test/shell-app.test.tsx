@@ -43,7 +43,7 @@ function status(over: Partial<StatusResponse> & Pick<StatusResponse, 'nodeId'>):
   return {
     kind: 'status-response', requestId: 1, role: 'follower', phase: 'accept',
     leaderBallot: BOTTOM, electedBallot: BOTTOM, quorumConnected: true, promised: BOTTOM, acceptedRnd: BOTTOM,
-    logLength: 0, decidedIdx: 0, appliedIdx: 0, fsync: false, peers: [], ...over,
+    logLength: 0, decidedIdx: 0, appliedIdx: 0, compactedIdx: 0, fsync: false, peers: [], ...over,
   };
 }
 
@@ -72,7 +72,7 @@ describe('shell Ink app', function () {
       },
       {
         id: 2, addr: addr(7002), process: 'running',
-        poll: { kind: 'status', status: status({ nodeId: 2, role: 'leader', leaderBallot: ballot, electedBallot: ballot, promised: ballot, decidedIdx: 42, logLength: 43 }) },
+        poll: { kind: 'status', status: status({ nodeId: 2, role: 'leader', leaderBallot: ballot, electedBallot: ballot, promised: ballot, decidedIdx: 42, logLength: 43, compactedIdx: 20 }) },
       },
       {
         id: 4, addr: addr(7004), process: 'paused', poll: { kind: 'error', message: 'status-request failed: timed out after 300 ms' },
@@ -105,13 +105,13 @@ describe('shell Ink app', function () {
       expect(lines[1]).to.match(/kvsh · local cluster \(5 nodes\) · leader 2 \(ballot 7\.0\.2\)/);
     });
 
-    it('shows every node\'s state, role, phase, ballot, decided index and log length, sorted, leader marked', () => {
+    it('shows every node\'s state, role, phase, ballot, snapshot index, decided index and log length, sorted, leader marked', () => {
       const lines = pane();
       const ids = lines.map((l) => /^│ (\d\*?) /.exec(l)?.[1]).filter((x) => x !== undefined);
       expect(ids).to.deep.equal(['1', '2*', '3', '4', '5']);
-      expect(row(lines, '1').split(/\s+/)).to.deep.equal(['1', 'up', 'follower', 'accept', '7.0.2', '40', '41', 'yes']);
-      expect(row(lines, '2*').split(/\s+/)).to.deep.equal(['2*', 'up', 'leader', 'accept', '7.0.2', '42', '43', 'yes']);
-      expect(row(lines, '5').split(/\s+/)).to.deep.equal(['5', 'up', 'follower', 'recover', '7.0.2', '12', '30', 'no']);
+      expect(row(lines, '1').split(/\s+/)).to.deep.equal(['1', 'up', 'follower', 'accept', '7.0.2', '0', '40', '41', 'yes']);
+      expect(row(lines, '2*').split(/\s+/)).to.deep.equal(['2*', 'up', 'leader', 'accept', '7.0.2', '20', '42', '43', 'yes']);
+      expect(row(lines, '5').split(/\s+/)).to.deep.equal(['5', 'up', 'follower', 'recover', '7.0.2', '0', '12', '30', 'no']);
     });
 
     it('shows a killed node as down (with why) and a paused node as paused', () => {
@@ -122,7 +122,7 @@ describe('shell Ink app', function () {
 
     it('has a header over the columns', () => {
       const lines = pane();
-      expect(lines[2]).to.match(/^│ node\s+state\s+role\s+phase\s+ballot\s+decided\s+log\s+quorum/);
+      expect(lines[2]).to.match(/^│ node\s+state\s+role\s+phase\s+ballot\s+snapshot\s+decided\s+log\s+quorum/);
     });
 
     it('shows a running workload with its counters', () => {
@@ -225,7 +225,7 @@ describe('shell Ink app', function () {
       // The same poll marks that node's row, and only that one, as the leader.
       for (const n of ['1', '2', '3']) {
         const role = n === id ? 'leader' : 'follower';
-        expect(frame).to.match(new RegExp(`^│ ${n}${n === id ? '\\*' : ' '}\\s+up\\s+${role}\\s+accept\\s+\\d+\\.\\d+\\.${id}\\s+\\d+\\s+\\d+ yes`, 'm'));
+        expect(frame).to.match(new RegExp(`^│ ${n}${n === id ? '\\*' : ' '}\\s+up\\s+${role}\\s+accept\\s+\\d+\\.\\d+\\.${id}\\s+\\d+\\s+\\d+\\s+\\d+ yes`, 'm'));
       }
       expect(lines.at(-1)).to.match(/^kvsh>/);
       expect(lines.length).to.be.at.most(40);

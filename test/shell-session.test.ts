@@ -245,7 +245,7 @@ describe('shell session on a 3-node in-process cluster', function () {
     it('status shows every node up, the leader marked, and names the leader', async () => {
       const r = await result('status');
       const lines = r.text.split('\n');
-      expect(lines[0]).to.match(/^node\s+address\s+state\s+role\s+phase\s+ballot\s+decided\s+log\s+quorum\s+peers$/);
+      expect(lines[0]).to.match(/^node\s+address\s+state\s+role\s+phase\s+ballot\s+snapshot\s+decided\s+log\s+quorum\s+peers$/);
       const rows = lines.slice(1, 4);
       expect(rows.map((l) => l.split(/\s+/)[0])).to.deep.equal([1, 2, 3].map((id) => (id === leader ? `${id}*` : `${id}`)));
       for (const row of rows) {
@@ -253,8 +253,10 @@ describe('shell session on a 3-node in-process cluster', function () {
         expect(cells[2], row).to.equal('up');
         expect(cells[3], row).to.equal(cells[0] === `${leader}*` ? 'leader' : 'follower');
         expect(cells[4], row).to.equal('accept');
-        expect(cells[8], row).to.equal('yes');
-        expect(cells[9], row).to.equal('2/2');
+        expect(Number(cells[6]), row).to.be.at.most(Number(cells[7]));
+        expect(Number(cells[7]), row).to.be.at.most(Number(cells[8]));
+        expect(cells[9], row).to.equal('yes');
+        expect(cells[10], row).to.equal('2/2');
       }
       expect(lines[4]).to.match(new RegExp(`^leader: node ${leader}, ballot \\d+\\.\\d+\\.${leader}$`));
       const json = r.json as { leader: { node: number }; nodes: { node: number; state: string; role: string }[] };

@@ -5,8 +5,9 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { decodeMessage, encodeMessage, MESSAGE_TYPE, ProtocolError } from '../src/wire/codec.js';
-import type { WireMessage } from '../src/wire/messages.js';
+import type { Snapshot } from '../src/replica/snapshot.js';
+import { decodeMessage, encodeMessage, MAX_FRAME_BYTES, MESSAGE_TYPE, ProtocolError } from '../src/wire/codec.js';
+import { PROTOCOL_VERSION, type WireMessage } from '../src/wire/messages.js';
 import { messageArb } from './support/wire-arbitraries.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 1_000_000);
@@ -65,20 +66,23 @@ describe('wire codec', function () {
       decodeOrProtocolError(b);
     }), { seed, numRuns: 3000 * runs });
     fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
-      decodeOrProtocolError(Uint8Array.from([1, ...b]));
+      decodeOrProtocolError(Uint8Array.from([PROTOCOL_VERSION, ...b]));
       decodeOrProtocolError(b);
     }), { seed, numRuns: 3000 * runs });
   });
 
   it('an unknown version or type has its own error code; a huge count is refused without allocating', () => {
     const ok = encodeMessage({ kind: 'heartbeat-request', round: 7 });
-    const v2 = Uint8Array.from(ok); v2[0] = 2;
-    expect(() => decodeMessage(v2)).to.throw(ProtocolError).with.property('code', 'unsupported-version');
+    expect(ok[0]).to.equal(PROTOCOL_VERSION);
+    for (const version of [0, 1, PROTOCOL_VERSION + 1, 255]) {
+      const other = Uint8Array.from(ok); other[0] = version;
+      expect(() => decodeMessage(other), `version ${version}`).to.throw(ProtocolError).with.property('code', 'unsupported-version');
+    }
     const t = Uint8Array.from(ok); t[1] = 0x5a;
     expect(() => decodeMessage(t)).to.throw(ProtocolError).with.property('code', 'unknown-type');
     expect(() => decodeMessage(new Uint8Array([1]))).to.throw(ProtocolError).with.property('code', 'malformed');
     // proposal-forward claiming 0xffffffff entries in a 6-byte body
-    const huge = Uint8Array.from([1, MESSAGE_TYPE['proposal-forward'], 0xff, 0xff, 0xff, 0xff]);
+    const huge = Uint8Array.from([PROTOCOL_VERSION, MESSAGE_TYPE['proposal-forward'], 0xff, 0xff, 0xff, 0xff]);
     expect(() => decodeMessage(huge)).to.throw(ProtocolError, /entries.*impossible/);
   });
 
@@ -95,7 +99,86 @@ describe('wire codec', function () {
 
   it('refuses invalid UTF-8 in a string', () => {
     // client-request: requestId 1, clientId of 1 byte 0xff
-    const b = Uint8Array.from([1, MESSAGE_TYPE['client-request'], 0, 0, 0, 1, 0, 0, 0, 1, 0xff]);
+    const b = Uint8Array.from([PROTOCOL_VERSION, MESSAGE_TYPE['client-request'], 0, 0, 0, 1, 0, 0, 0, 1, 0xff]);
     expect(() => decodeMessage(b)).to.throw(ProtocolError, /clientId.*UTF-8/);
+  });
+
+  describe('a snapshot in a LogSync', () => {
+    const snapshot: Snapshot = {
+      idx: 40, kv: [['a', '1'], ['b', '2']],
+      sessions: [{ clientId: 'c1', lastSeq: 2, lastResult: { kind: 'ok' }, lastIdx: 39 }, { clientId: 'c2', lastSeq: 1, lastResult: { kind: 'not-found' }, lastIdx: 10 }],
+    };
+    const acceptSync = (s: Snapshot, syncIdx = s.idx): WireMessage => ({
+      kind: 'accept-sync', n: { n: 4, priority: 0, pid: 1 }, seq: { session: 1, counter: 1 }, decidedIdx: 40,
+      sync: { syncIdx, suffix: [], snapshot: s },
+    });
+    /**
+     * An accept-sync with snapshot `s` built byte by byte from protocol.md's layout, without the
+     * encoder's checks (every session's lastResult is written as `ok`).
+     */
+    const raw = (s: Snapshot, syncIdx = s.idx): Uint8Array => {
+      const parts: number[] = [PROTOCOL_VERSION, MESSAGE_TYPE['accept-sync']];
+      const u32 = (v: number): void => { parts.push((v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255); };
+      const u64 = (v: number): void => { u32(Math.floor(v / 2 ** 32)); u32(v >>> 0); };
+      const str = (t: string): void => { const b = Buffer.from(t, 'utf8'); u32(b.length); parts.push(...b); };
+      u32(4); u32(0); u32(1); u64(1); u64(1); u64(40);
+      parts.push(1); u64(s.idx); u32(s.kv.length);
+      for (const [k, v] of s.kv) { str(k); str(v); }
+      u32(s.sessions.length);
+      for (const x of s.sessions) { str(x.clientId); u64(x.lastSeq); u64(x.lastIdx); parts.push(3); }
+      u64(syncIdx); u32(0);
+      return Uint8Array.from(parts);
+    };
+    const malformed = (b: Uint8Array, pattern: RegExp): void => {
+      const e = decodeOrProtocolError(b);
+      expect(e).to.be.instanceOf(ProtocolError);
+      expect((e as ProtocolError).code).to.equal('malformed');
+      expect((e as ProtocolError).message).to.match(pattern);
+    };
+    const okOnly = (s: Snapshot): Snapshot => ({ ...s, sessions: s.sessions.map((x) => ({ ...x, lastResult: { kind: 'ok' } })) });
+
+    it('round-trips, and the hand-built bytes are what the encoder writes', () => {
+      expect(decodeMessage(encodeMessage(acceptSync(snapshot)))).to.deep.equal(acceptSync(snapshot));
+      expect(Buffer.from(raw(okOnly(snapshot))).toString('hex')).to.equal(Buffer.from(encodeMessage(acceptSync(okOnly(snapshot)))).toString('hex'));
+    });
+
+    it('an empty snapshot (no keys, no sessions) round-trips', () => {
+      const empty: Snapshot = { idx: 0, kv: [], sessions: [] };
+      expect(decodeMessage(encodeMessage(acceptSync(empty)))).to.deep.equal(acceptSync(empty));
+    });
+
+    it('syncIdx must equal snapshot.idx: the encoder throws, the decoder says malformed', () => {
+      expect(() => encodeMessage(acceptSync(snapshot, 41))).to.throw(RangeError, /syncIdx 40, not 41/);
+      malformed(raw(okOnly(snapshot), 41), /sync\.syncIdx .*41 is not the snapshot's idx 40/);
+    });
+
+    it('a key or a clientId twice, or a session at or past idx, is malformed', () => {
+      malformed(raw(okOnly({ ...snapshot, kv: [['a', '1'], ['a', '2']] })), /sync\.snapshot\.kv\[1\]\.key .*"a" appears twice/);
+      const s = okOnly(snapshot);
+      malformed(raw({ ...s, sessions: [s.sessions[0]!, { ...s.sessions[1]!, clientId: 'c1' }] }), /sessions\[1\]\.clientId .*appears twice/);
+      malformed(raw({ ...s, sessions: [{ ...s.sessions[0]!, lastIdx: 40 }] }), /sessions\[0\]\.lastIdx .*40 is not below the snapshot's idx 40/);
+    });
+
+    it('counts larger than the frame could hold are refused before allocating', () => {
+      const b = raw(okOnly({ idx: 40, kv: [], sessions: [] }));
+      // kv count sits after version, type, n (12), seq (16), decidedIdx (8), hasSnapshot, idx (8)
+      const kvAt = 2 + 12 + 16 + 8 + 1 + 8;
+      const k = Uint8Array.from(b); k.set([0xff, 0xff, 0xff, 0xff], kvAt);
+      malformed(k, /sync\.snapshot\.kv .*count 4294967295 is impossible/);
+      const s = Uint8Array.from(b); s.set([0x00, 0x10, 0x00, 0x00], kvAt + 4);
+      malformed(s, /sync\.snapshot\.sessions .*count 1048576 is impossible/);
+    });
+
+    it('a hasSnapshot flag other than 0 or 1 is malformed', () => {
+      const b = Uint8Array.from(raw(okOnly(snapshot)));
+      b[2 + 12 + 16 + 8] = 2;
+      malformed(b, /hasSnapshot/);
+    });
+
+    it('a snapshot too big for one frame cannot be encoded (RangeError: the sender drops it)', () => {
+      const big = 'x'.repeat(1024 * 1024 - 10);
+      const s: Snapshot = { idx: 10, kv: [0, 1, 2, 3, 4].map((i) => [`k${i}`, big] as [string, string]), sessions: [] };
+      expect(() => encodeMessage(acceptSync(s))).to.throw(RangeError, new RegExp(`exceeds ${MAX_FRAME_BYTES}`));
+    });
   });
 });

@@ -45,6 +45,8 @@ export interface TestConfigOptions {
   /** Default: a majority of the nodes. */
   readonly bootThreshold?: number;
   readonly clusterId?: string;
+  /** Log compaction threshold (the config's `snapshotEntries`); absent: the node default. */
+  readonly snapshotEntries?: number;
 }
 
 export interface TestConfig {
@@ -69,6 +71,7 @@ export async function writeTestConfig(opts: TestConfigOptions): Promise<TestConf
     timing: { ...DEFAULT_TEST_TIMING, ...opts.timing },
     dataDir: join(dir, 'data'),
     fsync: opts.fsync ?? false,
+    ...(opts.snapshotEntries === undefined ? {} : { snapshotEntries: opts.snapshotEntries }),
     nodes: Array.from({ length: opts.nodes }, (_, i) => ({
       id: i + 1,
       host: '127.0.0.1',

@@ -9,11 +9,12 @@
  * decided, so the client must treat it as indeterminate and retry with the same (clientId, seq).
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import type { LogIdx } from '../replica/ballot.js';
 import type { Command } from '../replica/entry.js';
 import type { ClientReply, ReplicaStatus } from '../replica/types.js';
 import { MAX_COMMAND_BYTES, commandBytes, entryBytes, type Entry } from '../replica/entry.js';
 import { MAX_FRAME_BYTES } from '../wire/codec.js';
-import type { ClientRequest, LogRequest, PeerLink, StatusResponse, WireMessage } from '../wire/messages.js';
+import type { ClientRequest, LogRequest, LogResponse, PeerLink, StatusResponse, WireMessage } from '../wire/messages.js';
 import { FramedSocket } from './framed-socket.js';
 import type { Logger } from './logger.js';
 import { BOTTOM } from '../replica/ballot.js';
@@ -30,7 +31,11 @@ export interface ClientPortBackend {
   /** null while the node has not joined a cluster (bootstrap not done). */
   replicaStatus(): ReplicaStatus | null;
   peers(): PeerLink[];
-  log(): readonly Entry[];
+  /**
+   * The log this node still holds: `entries[0]` is entry `from` (= its compactedIdx; the
+   * entries before it exist only in its snapshot).
+   */
+  log(): { readonly from: LogIdx; readonly entries: readonly Entry[] };
   /** Hands a request to the replica. */
   submit(command: Command): void;
 }
@@ -187,32 +192,36 @@ export class ClientServer {
     if (s === null) {
       return {
         ...base, role: 'follower', phase: 'none', leaderBallot: BOTTOM, electedBallot: BOTTOM, quorumConnected: false,
-        promised: BOTTOM, acceptedRnd: BOTTOM, logLength: 0, decidedIdx: 0, appliedIdx: 0,
+        promised: BOTTOM, acceptedRnd: BOTTOM, logLength: 0, decidedIdx: 0, appliedIdx: 0, compactedIdx: 0,
       };
     }
     return {
       ...base, role: s.role, phase: s.phase,
       leaderBallot: s.role === 'leader' ? s.leaderBallot : BOTTOM,
       electedBallot: s.bleLeader, quorumConnected: s.quorumConnected, promised: s.promised, acceptedRnd: s.acceptedRnd,
-      logLength: s.logLength, decidedIdx: s.decidedIdx, appliedIdx: s.appliedIdx,
+      logLength: s.logLength, decidedIdx: s.decidedIdx, appliedIdx: s.appliedIdx, compactedIdx: s.compactedIdx,
     };
   }
 
-  private logResponse(m: LogRequest) {
-    const log = this.backend.log();
+  /**
+   * Entries from `m.from` on, as far as this node still holds them: a request for compacted
+   * entries is answered from the node's compactedIdx (the response's `from` says so), one past
+   * the end with no entries.
+   */
+  private logResponse(m: LogRequest): LogResponse {
+    const { from: base, entries: held } = this.backend.log();
     const s = this.backend.replicaStatus();
-    const from = Math.min(m.from, log.length);
+    const logLength = base + held.length;
+    const from = Math.min(Math.max(m.from, base), logLength);
     const entries: Entry[] = [];
+    const want = Math.min(m.count, MAX_LOG_ENTRIES_PER_RESPONSE);
     let bytes = 0;
-    for (let i = from; i < log.length && entries.length < Math.min(m.count, MAX_LOG_ENTRIES_PER_RESPONSE); i++) {
-      const e = log[i]!;
+    for (let i = from; i < logLength && entries.length < want; i++) {
+      const e = held[i - base]!;
       bytes += entryBytes(e);
       if (bytes > LOG_RESPONSE_BYTE_BUDGET && entries.length > 0) break;
       entries.push(e);
     }
-    return {
-      kind: 'log-response' as const, requestId: m.requestId, from,
-      decidedIdx: s?.decidedIdx ?? 0, logLength: log.length, entries,
-    };
+    return { kind: 'log-response', requestId: m.requestId, from, decidedIdx: s?.decidedIdx ?? 0, logLength, entries };
   }
 }

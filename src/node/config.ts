@@ -1,6 +1,6 @@
 /**
- * cluster.config.json: the nodes of a cluster, the bootstrap server, timing, the data directory
- * and the fsync policy. Every field is validated; an error names the field and what is wrong.
+ * cluster.config.json: the nodes of a cluster, the bootstrap server, timing, the data directory,
+ * the fsync policy and log compaction. Every field is validated; an error names the field and what is wrong.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -46,6 +46,12 @@ export const clusterConfigSchema = z.object({
   dataDir: z.string().min(1),
   /** false trades durability for speed: UNSAFE, acknowledged writes can be lost in a crash. */
   fsync: z.boolean(),
+  /**
+   * Log compaction: a node snapshots its map and sessions, and drops the log prefix the
+   * snapshot covers, once this many applied entries lie beyond its last snapshot. 0 turns
+   * compaction off; absent: the replica's default (10,000).
+   */
+  snapshotEntries: z.number().int().min(0).optional(),
   nodes: z.array(nodeSchema).min(1),
 }).strict().superRefine((c, ctx) => {
   const ids = new Set<number>();

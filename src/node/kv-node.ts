@@ -15,6 +15,7 @@ import type { NodeId } from '../replica/ballot.js';
 import { compareBallots } from '../replica/ballot.js';
 import type { Command } from '../replica/entry.js';
 import { Replica } from '../replica/replica.js';
+import { compactedIdx, logLength } from '../replica/storage.js';
 import type { ReplicaStatus } from '../replica/types.js';
 import { openWal, readMeta, writeMeta, type StorageEvent, type Wal } from '../storage/index.js';
 import { FSYNC_OFF_WARNING } from '../storage/wal.js';
@@ -83,7 +84,7 @@ export class KvNode {
       fsync: this.fsync,
       replicaStatus: () => this.driver?.status() ?? null,
       peers: () => this.links?.status() ?? [],
-      log: () => this.driver?.log ?? [],
+      log: () => ({ from: this.driver?.compactedIdx ?? 0, entries: this.driver?.log ?? [] }),
       submit: (command: Command) => this.driver?.push({ kind: 'request', command }),
     }, this.logger, config.timing.requestTimeoutMs);
   }
@@ -162,7 +163,8 @@ export class KvNode {
     this.wal = wal;
     if (this.stopping) return;
     this.logger.info('recovered', {
-      records: recovery.records, bytes: recovery.bytes, logLength: state.log.length, decidedIdx: state.decidedIdx,
+      records: recovery.records, bytes: recovery.bytes, logLength: logLength(state), decidedIdx: state.decidedIdx,
+      compactedIdx: compactedIdx(state),
     });
     const me = meta.nodes.find((n) => n.id === this.id);
     if (!me) throw new Error(`node ${this.id} is not in its persisted node table`);
@@ -172,6 +174,7 @@ export class KvNode {
       priority: config.nodes.find((n) => n.id === this.id)?.priority ?? 0,
       electionTicks: config.timing.electionTicks,
       resendTicks: config.timing.resendTicks,
+      ...(config.snapshotEntries === undefined ? {} : { snapshotEntries: config.snapshotEntries }),
     }, state);
     this.links = new PeerLinks({
       self: this.id, clusterId: meta.clusterId, nodes: meta.nodes, logger: this.logger, dialVia: this.dialVia,

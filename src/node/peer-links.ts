@@ -88,9 +88,10 @@ export class PeerLinks {
     try {
       body = encodeMessage(msg);
     } catch (err) {
-      // Over the frame limit (a log-sync suffix of more than 4 MiB: a follower far behind).
-      // Dropped like a lost message, and said loudly: that follower cannot catch up until
-      // snapshots and chunked catch-up exist (issue 6).
+      // Over the frame limit: a Promise or AcceptSync whose snapshot or log-sync suffix takes
+      // more than 4 MiB. Dropped like a lost message, and said loudly: the receiver cannot
+      // catch up through this message (resent, it is just as large) until snapshots travel in
+      // chunks — a known limit, protocol.md "Limits".
       this.options.logger.error('message-too-large', { peer: to, kind: msg.kind, error: err instanceof Error ? err.message : String(err) });
       return;
     }

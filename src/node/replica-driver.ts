@@ -75,8 +75,14 @@ export class ReplicaDriver {
     return this.replica.status();
   }
 
+  /** The log from `compactedIdx` on: `log[0]` is entry `compactedIdx`. */
   get log(): Replica['log'] {
     return this.replica.log;
+  }
+
+  /** Entries before this index exist only as the replica's snapshot. */
+  get compactedIdx(): number {
+    return this.replica.compactedIdx;
   }
 
   private runStep(): void {

@@ -1,6 +1,7 @@
 /**
  * The binary codec of every wire message: `version u8 | type u8 | body`. Layouts are tabulated
- * in protocol.md; golden vectors in test/vectors/ pin them. Decoding never trusts the input:
+ * in protocol.md; golden vectors in test/vectors/ pin them. One version only: a frame whose
+ * version byte is not PROTOCOL_VERSION is refused whole (protocol.md, "Versions"). Decoding never trusts the input:
  * an unknown version or type, a truncated or over-long body, a bad count or bad UTF-8 throws a
  * `ProtocolError` whose code goes into the error frame sent back before the connection closes.
  */
@@ -111,7 +112,7 @@ export function encodeMessage(m: WireMessage): Uint8Array {
       w.u32(m.requestId).u32(m.nodeId).u8(ROLE_CODE[m.role]).u8(PHASE_CODE[m.phase]);
       writeBallot(w, m.leaderBallot); writeBallot(w, m.electedBallot); w.bool(m.quorumConnected);
       writeBallot(w, m.promised); writeBallot(w, m.acceptedRnd);
-      w.u64(m.logLength).u64(m.decidedIdx).u64(m.appliedIdx).bool(m.fsync).u32(m.peers.length);
+      w.u64(m.logLength).u64(m.decidedIdx).u64(m.appliedIdx).u64(m.compactedIdx).bool(m.fsync).u32(m.peers.length);
       for (const p of m.peers) w.u32(p.id).bool(p.connected);
       break;
     case 'log-request': w.u32(m.requestId).u64(m.from).u32(m.count); break;
@@ -210,6 +211,7 @@ function decodeBody(kind: WireMessage['kind'], r: ByteReader): WireMessage {
       const logLength = r.u64('logLength');
       const decidedIdx = r.u64('decidedIdx');
       const appliedIdx = r.u64('appliedIdx');
+      const compactedIdx = r.u64('compactedIdx');
       const fsync = r.bool('fsync');
       const at = r.offset;
       const n = r.u32('peers count');
@@ -218,7 +220,7 @@ function decodeBody(kind: WireMessage['kind'], r: ByteReader): WireMessage {
       for (let i = 0; i < n; i++) peers.push({ id: r.u32(`peers[${i}].id`), connected: r.bool(`peers[${i}].connected`) });
       return {
         kind, requestId, nodeId, role, phase, leaderBallot, electedBallot, quorumConnected, promised, acceptedRnd,
-        logLength, decidedIdx, appliedIdx, fsync, peers,
+        logLength, decidedIdx, appliedIdx, compactedIdx, fsync, peers,
       };
     }
     case 'log-request': return { kind, requestId: r.u32('requestId'), from: r.u64('from'), count: r.u32('count') };

@@ -1,11 +1,12 @@
 /**
  * Encodings of the values that messages and WAL records share: ballots, stream sequence
- * numbers, log entries, KV operations and results. Layouts are documented in protocol.md
- * ("Common values"); this file is the only place they are defined.
+ * numbers, log entries, KV operations and results, snapshots. Layouts are documented in
+ * protocol.md ("Common values"); this file is the only place they are defined.
  */
 import type { Ballot } from '../replica/ballot.js';
 import type { Entry, KvOp, KvResult } from '../replica/entry.js';
 import type { LogSync, SeqNum } from '../replica/messages.js';
+import type { SessionRecord, Snapshot } from '../replica/snapshot.js';
 import { DecodeError, type ByteReader, type ByteWriter } from './bytes.js';
 
 export function writeBallot(w: ByteWriter, b: Ballot): void {
@@ -88,14 +89,89 @@ export function readEntries(r: ByteReader, field: string, max: number): Entry[] 
   return out;
 }
 
+/**
+ * `hasSnapshot bool | snapshot Snapshot (if hasSnapshot) | syncIdx u64 | suffix Entries`: in the
+ * order the receiver acts on them. With a snapshot, `syncIdx` must equal `snapshot.idx` (the
+ * suffix continues right after the snapshot); the encoder refuses anything else.
+ */
 export function writeLogSync(w: ByteWriter, s: LogSync): void {
+  w.bool(s.snapshot !== null);
+  if (s.snapshot !== null) {
+    if (s.syncIdx !== s.snapshot.idx) {
+      throw new RangeError(`a LogSync with a snapshot of idx ${s.snapshot.idx} must have syncIdx ${s.snapshot.idx}, not ${s.syncIdx}`);
+    }
+    writeSnapshot(w, s.snapshot);
+  }
   w.u64(s.syncIdx);
   writeEntries(w, s.suffix);
 }
 
 export function readLogSync(r: ByteReader, field: string, maxEntries: number): LogSync {
+  const snapshot = r.bool(`${field}.hasSnapshot`) ? readSnapshot(r, `${field}.snapshot`) : null;
+  const at = r.offset;
   const syncIdx = r.u64(`${field}.syncIdx`);
-  return { syncIdx, suffix: readEntries(r, `${field}.suffix`, maxEntries) };
+  if (snapshot !== null && syncIdx !== snapshot.idx) {
+    throw new DecodeError(`${field}.syncIdx`, at, `${syncIdx} is not the snapshot's idx ${snapshot.idx}`);
+  }
+  return { syncIdx, suffix: readEntries(r, `${field}.suffix`, maxEntries), snapshot };
+}
+
+/** Smallest encoded key/value pair: two empty strings. */
+const MIN_PAIR_BYTES = 8;
+/** Smallest encoded session: empty clientId, lastSeq, lastIdx, a 1-byte result. */
+const MIN_SESSION_BYTES = 4 + 8 + 8 + 1;
+
+/**
+ * `idx u64 | kv count u32, then (key string, value string) × count | sessions count u32, then
+ * (clientId string, lastSeq u64, lastIdx u64, lastResult Result) × count`.
+ */
+export function writeSnapshot(w: ByteWriter, s: Snapshot): void {
+  w.u64(s.idx).u32(s.kv.length);
+  for (const [key, value] of s.kv) w.string(key).string(value);
+  w.u32(s.sessions.length);
+  for (const x of s.sessions) {
+    w.string(x.clientId).u64(x.lastSeq).u64(x.lastIdx);
+    writeResult(w, x.lastResult);
+  }
+}
+
+/**
+ * Refuses (DecodeError) a count the remaining bytes cannot hold — before allocating anything —
+ * a key or clientId that appears twice, and a session whose `lastIdx` is not below `idx` (the
+ * snapshot covers only entries before `idx`). The order of pairs and sessions is not checked.
+ */
+export function readSnapshot(r: ByteReader, field: string): Snapshot {
+  const idx = r.u64(`${field}.idx`);
+  let at = r.offset;
+  const nPairs = r.u32(`${field}.kv count`);
+  if (nPairs * MIN_PAIR_BYTES > r.remaining) throw new DecodeError(`${field}.kv`, at, `count ${nPairs} is impossible here`);
+  const kv: [string, string][] = [];
+  const keys = new Set<string>();
+  for (let i = 0; i < nPairs; i++) {
+    at = r.offset;
+    const key = r.string(`${field}.kv[${i}].key`);
+    if (keys.has(key)) throw new DecodeError(`${field}.kv[${i}].key`, at, `key ${JSON.stringify(key)} appears twice`);
+    keys.add(key);
+    kv.push([key, r.string(`${field}.kv[${i}].value`)]);
+  }
+  at = r.offset;
+  const nSessions = r.u32(`${field}.sessions count`);
+  if (nSessions * MIN_SESSION_BYTES > r.remaining) throw new DecodeError(`${field}.sessions`, at, `count ${nSessions} is impossible here`);
+  const sessions: SessionRecord[] = [];
+  const clients = new Set<string>();
+  for (let i = 0; i < nSessions; i++) {
+    const f = `${field}.sessions[${i}]`;
+    at = r.offset;
+    const clientId = r.string(`${f}.clientId`);
+    if (clients.has(clientId)) throw new DecodeError(`${f}.clientId`, at, `clientId ${JSON.stringify(clientId)} appears twice`);
+    clients.add(clientId);
+    const lastSeq = r.u64(`${f}.lastSeq`);
+    at = r.offset;
+    const lastIdx = r.u64(`${f}.lastIdx`);
+    if (lastIdx >= idx) throw new DecodeError(`${f}.lastIdx`, at, `${lastIdx} is not below the snapshot's idx ${idx}`);
+    sessions.push({ clientId, lastSeq, lastResult: readResult(r, `${f}.lastResult`), lastIdx });
+  }
+  return { idx, kv, sessions };
 }
 
 export const RESULT_CODE = {

@@ -6,7 +6,7 @@
 import { connect } from 'node:net';
 import { decodeMessage, encodeMessage } from '../../src/wire/codec.js';
 import { encodeFrame } from '../../src/wire/frame.js';
-import type { WireMessage } from '../../src/wire/messages.js';
+import { PROTOCOL_VERSION, type WireMessage } from '../../src/wire/messages.js';
 
 export interface RawOutcome {
   /** Decoded frames the node sent back. */
@@ -104,9 +104,10 @@ export function badInputCases(seed: number): BadInputCase[] {
     // frame (then: malformed / unsupported-version / unknown-type) or as an oversized prefix.
     { name: `random bytes (seed ${seed})`, chunks: [randomBytes(seed, 64)], endAfter: true, code: null },
     { name: 'an oversized length prefix (1 GiB)', chunks: [varint(1024 ** 3)], code: 'frame-too-large' },
-    { name: 'a truncated frame', chunks: [Uint8Array.from([...varint(100), 1, 0x40, 0, 0])], endAfter: true, code: null },
-    { name: 'an unknown message type', chunks: [Uint8Array.from([2, 1, 0x3e])], code: 'unknown-type' },
+    { name: 'a truncated frame', chunks: [Uint8Array.from([...varint(100), PROTOCOL_VERSION, 0x40, 0, 0])], endAfter: true, code: null },
+    { name: 'an unknown message type', chunks: [Uint8Array.from([2, PROTOCOL_VERSION, 0x3e])], code: 'unknown-type' },
     { name: 'an unsupported version', chunks: [Uint8Array.from([2, 9, 0x40])], code: 'unsupported-version' },
-    { name: 'a malformed body (cut short)', chunks: [Uint8Array.from([4, 1, 0x40, 0, 0])], code: 'malformed' },
+    { name: 'an older version (1, before snapshots)', chunks: [Uint8Array.from([2, 1, 0x42])], code: 'unsupported-version' },
+    { name: 'a malformed body (cut short)', chunks: [Uint8Array.from([4, PROTOCOL_VERSION, 0x40, 0, 0])], code: 'malformed' },
   ];
 }

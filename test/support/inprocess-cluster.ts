@@ -22,9 +22,10 @@ export class InProcessCluster {
 
   private constructor(readonly dir: string, readonly file: string, readonly config: ClusterConfig) {}
 
-  static async create(size: number, timing: Partial<TestTiming> = {}, fsync = false): Promise<InProcessCluster> {
+  /** `options.snapshotEntries`: the config's log compaction threshold (absent: the default). */
+  static async create(size: number, timing: Partial<TestTiming> = {}, fsync = false, options: { snapshotEntries?: number } = {}): Promise<InProcessCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'kvsh-inproc-'));
-    const { file, config } = await writeTestConfig({ nodes: size, dir, timing, fsync });
+    const { file, config } = await writeTestConfig({ nodes: size, dir, timing, fsync, ...options });
     return new InProcessCluster(dir, file, config);
   }
 

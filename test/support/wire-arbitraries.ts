@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import type { Ballot } from '../../src/replica/ballot.js';
 import type { Entry, KvOp, KvResult } from '../../src/replica/entry.js';
 import type { LogSync, SeqNum } from '../../src/replica/messages.js';
+import type { Snapshot } from '../../src/replica/snapshot.js';
 import type { NodeAddress, WireMessage } from '../../src/wire/messages.js';
 import { ERROR_CODES } from '../../src/wire/messages.js';
 
@@ -24,14 +25,26 @@ export const entryArb: fc.Arbitrary<Entry> = fc.oneof(
   fc.record({ kind: fc.constant('expire-sessions' as const), idleBefore: u64 }),
 );
 const entriesArb = fc.array(entryArb, { maxLength: 4 });
-const syncArb: fc.Arbitrary<LogSync> = fc.record({ syncIdx: u64, suffix: entriesArb });
-const resultArb: fc.Arbitrary<KvResult> = fc.oneof(
+export const resultArb: fc.Arbitrary<KvResult> = fc.oneof(
   fc.record({ kind: fc.constant('value' as const), value: str }),
   fc.constant({ kind: 'not-found' as const }),
   fc.constant({ kind: 'ok' as const }),
   fc.record({ kind: fc.constant('mismatch' as const), current: fc.option(str, { nil: null }) }),
   fc.record({ kind: fc.constant('deleted' as const), existed: fc.boolean() }),
   fc.constant({ kind: 'session-expired' as const }),
+);
+/** A well-formed snapshot: distinct keys, distinct clientIds, every session's lastIdx below idx. */
+export const snapshotArb: fc.Arbitrary<Snapshot> = fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }))
+  .chain((idx) => fc.record({
+    idx: fc.constant(idx),
+    kv: fc.uniqueArray(fc.tuple(str, str), { maxLength: 5, selector: ([k]) => k }),
+    sessions: fc.uniqueArray(fc.record({
+      clientId: str, lastSeq: u64, lastResult: resultArb, lastIdx: fc.integer({ min: 0, max: idx - 1 }),
+    }), { maxLength: 4, selector: (x) => x.clientId }),
+  }));
+const syncArb: fc.Arbitrary<LogSync> = fc.oneof(
+  fc.record({ syncIdx: u64, suffix: entriesArb, snapshot: fc.constant(null) }),
+  fc.record({ snapshot: snapshotArb, suffix: entriesArb }).map(({ snapshot, suffix }) => ({ syncIdx: snapshot.idx, suffix, snapshot })),
 );
 const addressArb: fc.Arbitrary<NodeAddress> = fc.record({ id: u32, host: str, peerPort: port, clientPort: port });
 const role = fc.constantFrom('leader' as const, 'follower' as const);
@@ -61,7 +74,7 @@ export const messageArb: fc.Arbitrary<WireMessage> = fc.oneof(
   fc.record({
     kind: fc.constant('status-response' as const), requestId: u32, nodeId: u32, role, phase,
     leaderBallot: ballotArb, electedBallot: ballotArb, quorumConnected: fc.boolean(), promised: ballotArb,
-    acceptedRnd: ballotArb, logLength: u64, decidedIdx: u64, appliedIdx: u64, fsync: fc.boolean(),
+    acceptedRnd: ballotArb, logLength: u64, decidedIdx: u64, appliedIdx: u64, compactedIdx: u64, fsync: fc.boolean(),
     peers: fc.array(fc.record({ id: u32, connected: fc.boolean() }), { maxLength: 6 }),
   }),
   fc.record({ kind: fc.constant('log-request' as const), requestId: u32, from: u64, count: u32 }),

@@ -14,7 +14,9 @@ Values:
               {"op": "cas", "key": str, "expected": str|None, "value": str}
   Entry       {"kind": "command", "clientId": str, "seq": int, "op": Op}
               {"kind": "expire-sessions", "idleBefore": int}
-  LogSync     {"syncIdx": int, "suffix": [Entry]}
+  LogSync     {"syncIdx": int, "suffix": [Entry], "snapshot": Snapshot|None}
+  Snapshot    {"idx": int, "kv": [[key str, value str]],
+               "sessions": [{"clientId": str, "lastSeq": int, "lastIdx": int, "lastResult": Result}]}
   Result      {"kind": "value", "value": str} | {"kind": "not-found"} | {"kind": "ok"}
               {"kind": "mismatch", "current": str|None} | {"kind": "deleted", "existed": bool}
               {"kind": "session-expired"}
@@ -31,7 +33,7 @@ import time
 
 # --------------------------------------------------------------------------- constants
 
-VERSION = 1
+VERSION = 2                         # protocol.md "Versions": one version, no negotiation
 MAX_BODY = 4 * 1024 * 1024          # 4 MiB, inclusive
 MAX_PREFIX_BYTES = 8
 MAX_STRING = 1024 * 1024            # 1 MiB of UTF-8, inclusive
@@ -110,6 +112,8 @@ BOTTOM = {"n": 0, "priority": 0, "pid": 0}
 MIN_ENTRY_SIZE = 9            # an expire-sessions entry; a command is at least 18
 MIN_NODE_ADDRESS_SIZE = 16    # id + empty host + two ports
 MIN_PEER_STATE_SIZE = 5       # id u32 + connected bool
+MIN_PAIR_SIZE = 8             # snapshot pair: two empty strings (stated in protocol.md)
+MIN_SESSION_SIZE = 21         # snapshot session: empty clientId, lastSeq, lastIdx, 1-byte result
 
 
 # --------------------------------------------------------------------------- errors
@@ -357,8 +361,30 @@ class Writer:
             self.entry(e, "%s[%d]" % (what, i))
 
     def log_sync(self, s, what="sync"):
+        snap = s.get("snapshot")
+        if snap is None:
+            self.bool(False)
+        else:
+            if s["syncIdx"] != snap["idx"]:
+                raise ValueError("%s.syncIdx %r must equal snapshot.idx %r" % (what, s["syncIdx"], snap["idx"]))
+            self.bool(True)
+            self.snapshot(snap, what + ".snapshot")
         self.u64(s["syncIdx"], what + ".syncIdx")
         self.entries(s["suffix"], what + ".suffix")
+
+    def snapshot(self, snap, what="snapshot"):
+        self.u64(snap["idx"], what + ".idx")
+        self.u32(len(snap["kv"]), what + ".kv count")
+        for i, (key, value) in enumerate(snap["kv"]):
+            self.string(key, "%s.kv[%d].key" % (what, i))
+            self.string(value, "%s.kv[%d].value" % (what, i))
+        self.u32(len(snap["sessions"]), what + ".sessions count")
+        for i, x in enumerate(snap["sessions"]):
+            f = "%s.sessions[%d]" % (what, i)
+            self.string(x["clientId"], f + ".clientId")
+            self.u64(x["lastSeq"], f + ".lastSeq")
+            self.u64(x["lastIdx"], f + ".lastIdx")
+            self.result(x["lastResult"], f + ".lastResult")
 
     def result(self, r, what="result"):
         kind = r.get("kind")
@@ -488,7 +514,45 @@ class Reader:
         return [self.entry("%s[%d]" % (what, i)) for i in range(n)]
 
     def log_sync(self, what="sync"):
-        return {"syncIdx": self.u64(what + ".syncIdx"), "suffix": self.entries(what + ".suffix")}
+        snap = self.snapshot(what + ".snapshot") if self.bool(what + ".hasSnapshot") else None
+        at = self.pos
+        sync_idx = self.u64(what + ".syncIdx")
+        if snap is not None and sync_idx != snap["idx"]:
+            raise Malformed("%s.syncIdx at offset %d is %d, not the snapshot's idx %d"
+                            % (what, at, sync_idx, snap["idx"]))
+        return {"syncIdx": sync_idx, "suffix": self.entries(what + ".suffix"), "snapshot": snap}
+
+    def snapshot(self, what="snapshot"):
+        """protocol.md "Snapshot". Refuses a key or clientId twice and a session whose lastIdx
+        is not below idx; the order of pairs and sessions is not checked (see NOTES.md)."""
+        idx = self.u64(what + ".idx")
+        kv = []
+        keys = set()
+        for i in range(self.count(MIN_PAIR_SIZE, what + ".kv")):
+            at = self.pos
+            key = self.string("%s.kv[%d].key" % (what, i))
+            if key in keys:
+                raise Malformed("%s.kv[%d].key at offset %d: key %r appears twice" % (what, i, at, key))
+            keys.add(key)
+            kv.append([key, self.string("%s.kv[%d].value" % (what, i))])
+        sessions = []
+        clients = set()
+        for i in range(self.count(MIN_SESSION_SIZE, what + ".sessions")):
+            f = "%s.sessions[%d]" % (what, i)
+            at = self.pos
+            client_id = self.string(f + ".clientId")
+            if client_id in clients:
+                raise Malformed("%s.clientId at offset %d: %r appears twice" % (f, at, client_id))
+            clients.add(client_id)
+            last_seq = self.u64(f + ".lastSeq")
+            at = self.pos
+            last_idx = self.u64(f + ".lastIdx")
+            if last_idx >= idx:
+                raise Malformed("%s.lastIdx at offset %d is %d, not below the snapshot's idx %d"
+                                % (f, at, last_idx, idx))
+            sessions.append({"clientId": client_id, "lastSeq": last_seq, "lastIdx": last_idx,
+                             "lastResult": self.result(f + ".lastResult")})
+        return {"idx": idx, "kv": kv, "sessions": sessions}
 
     def result(self, what="result"):
         at = self.pos
@@ -589,7 +653,8 @@ def _enc_fields(w: Writer, t: str, m: dict):
         w.bool(m["quorumConnected"], "quorumConnected")
         w.ballot(m["promised"], "promised"); w.ballot(m["acceptedRnd"], "acceptedRnd")
         w.u64(m["logLength"], "logLength"); w.u64(m["decidedIdx"], "decidedIdx")
-        w.u64(m["appliedIdx"], "appliedIdx"); w.bool(m["fsync"], "fsync")
+        w.u64(m["appliedIdx"], "appliedIdx"); w.u64(m["compactedIdx"], "compactedIdx")
+        w.bool(m["fsync"], "fsync")
         w.u32(len(m["peers"]), "peers count")
         for i, p in enumerate(m["peers"]):
             w.u32(p["id"], "peers[%d].id" % i); w.bool(p["connected"], "peers[%d].connected" % i)
@@ -682,7 +747,8 @@ def _dec_fields(r: Reader, t: str) -> dict:
         m["quorumConnected"] = r.bool("quorumConnected")
         m["promised"] = r.ballot("promised"); m["acceptedRnd"] = r.ballot("acceptedRnd")
         m["logLength"] = r.u64("logLength"); m["decidedIdx"] = r.u64("decidedIdx")
-        m["appliedIdx"] = r.u64("appliedIdx"); m["fsync"] = r.bool("fsync")
+        m["appliedIdx"] = r.u64("appliedIdx"); m["compactedIdx"] = r.u64("compactedIdx")
+        m["fsync"] = r.bool("fsync")
         n = r.count(MIN_PEER_STATE_SIZE, "peers")
         m["peers"] = [{"id": r.u32("peers[%d].id" % i), "connected": r.bool("peers[%d].connected" % i)}
                       for i in range(n)]
@@ -708,7 +774,7 @@ def decode_message(body: bytes) -> dict:
     if len(body) < 2:
         raise Malformed("frame body of %d bytes is shorter than 2" % len(body))
     if body[0] != VERSION:
-        raise UnsupportedVersion("version byte is %d, not 1" % body[0])
+        raise UnsupportedVersion("version byte is %d, not %d" % (body[0], VERSION))
     t = TYPES.get(body[1])
     if t is None:
         raise UnknownType("message type 0x%02x is not in the type table" % body[1])

@@ -94,7 +94,7 @@ EXPECTED = {
         "type": "status-response", "requestId": 10, "nodeId": 2, "role": "follower", "phase": "accept",
         "leaderBallot": B(0, 0, 0), "electedBallot": B(3, 0, 1), "quorumConnected": True,
         "promised": B(3, 0, 1), "acceptedRnd": B(3, 0, 1), "logLength": 42, "decidedIdx": 41,
-        "appliedIdx": 41, "fsync": True,
+        "appliedIdx": 41, "compactedIdx": 32, "fsync": True,
         "peers": [{"id": 1, "connected": True}, {"id": 3, "connected": False}]},
     "log-request": {"type": "log-request", "requestId": 11, "from": 40, "count": 2},
     "log-response": {"type": "log-response", "requestId": 11, "from": 40, "decidedIdx": 41, "logLength": 42,
@@ -116,9 +116,24 @@ EXPECTED = {
                              "decidedIdx": 41, "acceptedIdx": 42, "sync": None},
     "promise with sync": {"type": "promise", "n": B(4, 0, 1), "acceptedRnd": B(3, 0, 2),
                           "decidedIdx": 41, "acceptedIdx": 43,
-                          "sync": {"syncIdx": 42, "suffix": [CMD_C1_3_PUT]}},
+                          "sync": {"syncIdx": 42, "suffix": [CMD_C1_3_PUT], "snapshot": None}},
+    # "promise with snapshot": from the layout tables and the prose after the accept-sync block
+    # (41 entries covered, two sessions, c2's result value "v1", empty suffix); the rest read
+    # off the hex by hand.
+    "promise with snapshot": {"type": "promise", "n": B(4, 0, 1), "acceptedRnd": B(3, 0, 2),
+                              "decidedIdx": 41, "acceptedIdx": 41,
+                              "sync": {"syncIdx": 41, "suffix": [], "snapshot": {
+                                  "idx": 41, "kv": [["k", "v1"]], "sessions": [
+                                      {"clientId": "c1", "lastSeq": 3, "lastIdx": 40, "lastResult": {"kind": "ok"}},
+                                      {"clientId": "c2", "lastSeq": 5, "lastIdx": 38,
+                                       "lastResult": {"kind": "value", "value": "v1"}}]}}},
     "accept-sync": {"type": "accept-sync", "n": B(4, 0, 1), "seq": {"session": 1, "counter": 1},
-                    "decidedIdx": 41, "sync": {"syncIdx": 41, "suffix": [CMD_C1_3_PUT]}},
+                    "decidedIdx": 41, "sync": {"syncIdx": 41, "suffix": [CMD_C1_3_PUT], "snapshot": None}},
+    # "accept-sync with snapshot": its annotated block.
+    "accept-sync with snapshot": {"type": "accept-sync", "n": B(4, 0, 1), "seq": {"session": 2, "counter": 1},
+                                  "decidedIdx": 41, "sync": {"syncIdx": 40, "suffix": [CMD_C1_3_PUT], "snapshot": {
+                                      "idx": 40, "kv": [["k", "v0"]], "sessions": [
+                                          {"clientId": "c1", "lastSeq": 2, "lastIdx": 39, "lastResult": {"kind": "ok"}}]}}},
     "accept-decide": {"type": "accept-decide", "n": B(4, 0, 1), "seq": {"session": 1, "counter": 2},
                       "decidedIdx": 42, "entries": [CMD_C1_3_PUT]},
     "accepted": {"type": "accepted", "n": B(4, 0, 1), "acceptedIdx": 43},
@@ -320,7 +335,7 @@ def main():
     if check("'other responses' paragraph found", para is not None):
         header = unhex(para.group(1).replace(" ", ""))
         claim(para.group(1))
-        check("`%s` is version 1 + type client-response" % para.group(1),
+        check("`%s` is version %d + type client-response" % (para.group(1), kv.VERSION),
               header == bytes([kv.VERSION, kv.TYPE_CODES["client-response"]]))
         prev = None
         found = 0
@@ -386,6 +401,16 @@ def main():
               d["code"] == int(m.group(3)) and d["name"] == m.group(4)
               and len(d["message"].encode()) == int(m.group(5)) and d["message"] == m.group(6), repr(d))
 
+    # 4e. promise with snapshot: "c2's result is `01 00000002 7631`, value "v1""
+    m = re.search(r"c2's result is `([0-9a-f ]+)`, value \"([^\"]*)\"", section)
+    if check("promise-with-snapshot prose fragment found", m is not None):
+        claim(m.group(1))
+        frag = unhex(m.group(1).replace(" ", ""))
+        w = kv.Writer(); w.result({"kind": "value", "value": m.group(2)})
+        check("`%s` is Result value %r" % (m.group(1), m.group(2)), w.bytes() == frag)
+        check("promise with snapshot holds `%s`" % m.group(1),
+              frag in unhex(vectors.get("promise with snapshot", "")))
+
     # 5. everything hex-looking in Examples was claimed by some check
     prose = re.sub(r"^\s*```.*?^\s*```\s*$", "", section, flags=re.S | re.M)  # drop fenced blocks
     n_frag = 0
@@ -423,14 +448,19 @@ def main():
 
     # 7. receiver check order and primitive refusals
     put = unhex(vectors["client-request put"])
-    expect_raise("body of 1 byte -> malformed", kv.Malformed, kv.decode_message, b"\x01")
+    V = bytes([kv.VERSION])   # the version byte of this document
+    other = bytes([kv.VERSION + 1])
+    expect_raise("body of 1 byte -> malformed", kv.Malformed, kv.decode_message, V)
     expect_raise("empty body -> malformed", kv.Malformed, kv.decode_message, b"")
-    expect_raise("version 2 -> unsupported-version", kv.UnsupportedVersion, kv.decode_message, b"\x02\x40" + put[2:])
-    expect_raise("version 2 + unknown type -> unsupported-version first", kv.UnsupportedVersion,
-                 kv.decode_message, b"\x02\x5a")
-    expect_raise("type 0x5a -> unknown-type", kv.UnknownType, kv.decode_message, b"\x01\x5a")
+    check("document version is 2", kv.VERSION == 2 and put[0] == 2)
+    for ver in (0, 1, kv.VERSION + 1, 255):
+        expect_raise("version %d -> unsupported-version" % ver, kv.UnsupportedVersion, kv.decode_message,
+                     bytes([ver]) + put[1:])
+    expect_raise("version %d + unknown type -> unsupported-version first" % other[0], kv.UnsupportedVersion,
+                 kv.decode_message, other + b"\x5a")
+    expect_raise("type 0x5a -> unknown-type", kv.UnknownType, kv.decode_message, V + b"\x5a")
     expect_raise("type 0x5a with garbage -> unknown-type (before fields)", kv.UnknownType,
-                 kv.decode_message, b"\x01\x5a\xff\xff")
+                 kv.decode_message, V + b"\x5a\xff\xff")
     hb = unhex(vectors["heartbeat-reply (9, (3,0,2), qc)"])
     expect_raise("bool 0x02 -> malformed", kv.Malformed, kv.decode_message, hb[:-1] + b"\x02")
     mm = unhex(vectors["client-response mismatch"])
@@ -442,30 +472,32 @@ def main():
     check("u64 2^53-1 accepted", kv.decode_message(bytes(lr))["from"] == 2 ** 53 - 1)
     expect_raise("encoder refuses u64 2^53", ValueError, kv.encode_message,
                  {"type": "log-request", "requestId": 1, "from": 2 ** 53, "count": 1})
-    bad_utf8 = b"\x01\x41\x00\x00\x00\x01\x00\x01\x00\x00\x00\x02\xc3\x28"
+    bad_utf8 = V + b"\x41\x00\x00\x00\x01\x00\x01\x00\x00\x00\x02\xc3\x28"
     expect_raise("invalid UTF-8 -> malformed", kv.Malformed, kv.decode_message, bad_utf8)
-    surrogate = b"\x01\x41\x00\x00\x00\x01\x00\x01\x00\x00\x00\x03\xed\xa0\x80"
+    surrogate = V + b"\x41\x00\x00\x00\x01\x00\x01\x00\x00\x00\x03\xed\xa0\x80"
     expect_raise("UTF-8-encoded surrogate -> malformed", kv.Malformed, kv.decode_message, surrogate)
-    bom = b"\x01\x41\x00\x00\x00\x01\x00\x01\x00\x00\x00\x04\xef\xbb\xbfx"
+    bom = V + b"\x41\x00\x00\x00\x01\x00\x01\x00\x00\x00\x04\xef\xbb\xbfx"
     check("leading U+FEFF kept", kv.decode_message(bom)["result"]["value"] == "\ufeffx")
     check("leading U+FEFF re-encoded", kv.encode_message(kv.decode_message(bom)) == bom)
-    big = b"\x01\x41\x00\x00\x00\x01\x00\x01" + (kv.MAX_STRING + 1).to_bytes(4, "big")
+    big = V + b"\x41\x00\x00\x00\x01\x00\x01" + (kv.MAX_STRING + 1).to_bytes(4, "big")
     expect_raise("string length > 1 MiB -> malformed", kv.Malformed, kv.decode_message,
                  big + b"a" * (kv.MAX_STRING + 1))
-    ok_big = b"\x01\x41\x00\x00\x00\x01\x00\x01" + kv.MAX_STRING.to_bytes(4, "big") + b"a" * kv.MAX_STRING
+    ok_big = V + b"\x41\x00\x00\x00\x01\x00\x01" + kv.MAX_STRING.to_bytes(4, "big") + b"a" * kv.MAX_STRING
     check("string of exactly 1 MiB accepted", len(kv.decode_message(ok_big)["result"]["value"]) == kv.MAX_STRING)
     g = unhex(vectors["client-request get"])
     expect_raise("op code 5 -> malformed", kv.Malformed, kv.decode_message, g[:18 + 2] + b"\x05" + g[21:])
-    expect_raise("result kind 7 -> malformed", kv.Malformed, kv.decode_message, b"\x01\x41\x00\x00\x00\x01\x00\x07")
-    expect_raise("result kind 0 -> malformed", kv.Malformed, kv.decode_message, b"\x01\x41\x00\x00\x00\x01\x00\x00")
+    expect_raise("result kind 7 -> malformed", kv.Malformed, kv.decode_message, V + b"\x41\x00\x00\x00\x01\x00\x07")
+    expect_raise("result kind 0 -> malformed", kv.Malformed, kv.decode_message, V + b"\x41\x00\x00\x00\x01\x00\x00")
     expect_raise("response status 3 -> malformed", kv.Malformed, kv.decode_message,
-                 b"\x01\x41\x00\x00\x00\x01\x03\x00\x00\x00\x00")
+                 V + b"\x41\x00\x00\x00\x01\x03\x00\x00\x00\x00")
     st = bytearray(unhex(vectors["status-response"]))
     st2 = bytearray(st); st2[10] = 3
     expect_raise("role 3 -> malformed", kv.Malformed, kv.decode_message, bytes(st2))
     st2 = bytearray(st); st2[11] = 4
     expect_raise("phase 4 -> malformed", kv.Malformed, kv.decode_message, bytes(st2))
-    st2 = bytearray(st); st2[86:90] = (1000).to_bytes(4, "big")
+    # status-response: compactedIdx at 85, fsync at 93, peers count at 94.
+    check("status-response compactedIdx is the u64 at offset 85", int.from_bytes(st[85:93], "big") == 32)
+    st2 = bytearray(st); st2[94:98] = (1000).to_bytes(4, "big")
     expect_raise("peers count 1000 with 10 bytes left -> malformed", kv.Malformed, kv.decode_message, bytes(st2))
     ls = unhex(vectors["log-response"])
     expect_raise("entries count 2^32-1 -> malformed (impossible count)", kv.Malformed, kv.decode_message,
@@ -478,6 +510,35 @@ def main():
                  {"type": "client-request", "requestId": 1, "clientId": "c", "seq": 1, "op": {"op": "inc", "key": "k"}})
     expect_raise("encoder refuses lone surrogate", ValueError, kv.encode_message,
                  {"type": "client-request", "requestId": 1, "clientId": "\ud800", "seq": 1, "op": kv.op_get("k")})
+
+    # 8. snapshots (protocol.md "LogSync", "Snapshot", "Snapshots on the wire")
+    ss = unhex(vectors["accept-sync with snapshot"])
+    # 38 hasSnapshot, 39 idx, 47 kv count, 51.. pair "k"="v0", 62 sessions count, 66.. "c1",
+    # 72 lastSeq, 80 lastIdx, 88 lastResult, 89 syncIdx, 97 suffix count
+    check("accept-sync with snapshot: hasSnapshot at 38, idx 40, syncIdx 40 at 89",
+          ss[38] == 1 and int.from_bytes(ss[39:47], "big") == 40 and int.from_bytes(ss[89:97], "big") == 40)
+    expect_raise("hasSnapshot 2 -> malformed", kv.Malformed, kv.decode_message, ss[:38] + b"\x02" + ss[39:])
+    expect_raise("syncIdx != snapshot.idx -> malformed", kv.Malformed, kv.decode_message,
+                 ss[:89] + (41).to_bytes(8, "big") + ss[97:])
+    expect_raise("session lastIdx = idx -> malformed", kv.Malformed, kv.decode_message,
+                 ss[:80] + (40).to_bytes(8, "big") + ss[88:])
+    check("session lastIdx = idx - 1 accepted", kv.decode_message(ss)["sync"]["snapshot"]["sessions"][0]["lastIdx"] == 39)
+    expect_raise("snapshot kv count 2^32-1 -> malformed (impossible count)", kv.Malformed, kv.decode_message,
+                 ss[:47] + b"\xff\xff\xff\xff" + ss[51:])
+    expect_raise("snapshot sessions count 1000 -> malformed (impossible count)", kv.Malformed, kv.decode_message,
+                 ss[:62] + (1000).to_bytes(4, "big") + ss[66:])
+    meaning = EXPECTED["accept-sync with snapshot"]
+    snap = meaning["sync"]["snapshot"]
+    dup_key = dict(meaning, sync=dict(meaning["sync"], snapshot=dict(snap, kv=[["k", "1"], ["k", "2"]])))
+    expect_raise("a key twice in a snapshot -> malformed", kv.Malformed, kv.decode_message, kv.encode_message(dup_key))
+    two = [snap["sessions"][0], dict(snap["sessions"][0], lastSeq=1)]
+    dup_client = dict(meaning, sync=dict(meaning["sync"], snapshot=dict(snap, sessions=two)))
+    expect_raise("a clientId twice in a snapshot -> malformed", kv.Malformed, kv.decode_message,
+                 kv.encode_message(dup_client))
+    expect_raise("encoder refuses syncIdx != snapshot.idx", ValueError, kv.encode_message,
+                 dict(meaning, sync=dict(meaning["sync"], syncIdx=41)))
+    empty = dict(meaning, sync={"syncIdx": 0, "suffix": [], "snapshot": {"idx": 0, "kv": [], "sessions": []}})
+    check("empty snapshot round-trips", kv.decode_message(kv.encode_message(empty)) == empty)
 
     failed = [r for r in results if not r[1]]
     print("self-test: %d checks, %d passed, %d failed" % (len(results), len(results) - len(failed), len(failed)))

@@ -237,7 +237,8 @@ class Smoke:
                                  "elected": ballot_str(st["electedBallot"]),
                                  "quorumConnected": st["quorumConnected"],
                                  "logLength": st["logLength"], "decidedIdx": st["decidedIdx"],
-                                 "appliedIdx": st["appliedIdx"], "fsync": st["fsync"]}
+                                 "appliedIdx": st["appliedIdx"], "compactedIdx": st["compactedIdx"],
+                                 "fsync": st["fsync"]}
             else:
                 summary[addr] = st
         detail = {"leaderId": leader_id, "leaderAddress": leader_addr, "how": how, "polls": polls,
@@ -266,6 +267,8 @@ class Smoke:
                 problems.append("%s: decidedIdx %d > logLength %d" % (addr, st["decidedIdx"], st["logLength"]))
             if st["appliedIdx"] > st["decidedIdx"]:
                 problems.append("%s: appliedIdx %d > decidedIdx %d" % (addr, st["appliedIdx"], st["decidedIdx"]))
+            if st["compactedIdx"] > st["appliedIdx"]:
+                problems.append("%s: compactedIdx %d > appliedIdx %d" % (addr, st["compactedIdx"], st["appliedIdx"]))
             if st["role"] == "follower" and not kv.is_bottom(st["leaderBallot"]):
                 problems.append("%s: follower with leaderBallot %s (should be bottom)" % (
                     addr, ballot_str(st["leaderBallot"])))

@@ -18,23 +18,24 @@ export function nodeRow(v: NodeView, leaderId: number | undefined): string[] {
   const id = v.id === undefined ? '?' : `${v.id}${v.id === leaderId ? '*' : ''}`;
   if (p?.kind !== 'status') {
     const why = p?.kind === 'error' ? p.message.replace(/^status-request failed: /, '') : p?.kind === 'skipped' ? p.reason : 'not polled yet';
-    return [id, formatAddr(v.addr), health, '-', '-', '-', '-', '-', '-', why];
+    return [id, formatAddr(v.addr), health, '-', '-', '-', '-', '-', '-', '-', why];
   }
   const s = p.status;
   const connected = s.peers.filter((x) => x.connected).length;
   return [
     id, formatAddr(v.addr), health, s.role, s.phase,
     s.role === 'leader' ? formatBallot(s.leaderBallot) : formatBallot(s.electedBallot),
-    String(s.decidedIdx), String(s.logLength), s.quorumConnected ? 'yes' : 'no', `${connected}/${s.peers.length}`,
+    String(s.compactedIdx), String(s.decidedIdx), String(s.logLength), s.quorumConnected ? 'yes' : 'no', `${connected}/${s.peers.length}`,
   ];
 }
 
-export const STATUS_HEADER = ['node', 'address', 'state', 'role', 'phase', 'ballot', 'decided', 'log', 'quorum', 'peers'];
+/** `snapshot` is the node's compactedIdx: entries before it exist only in its snapshot. */
+export const STATUS_HEADER = ['node', 'address', 'state', 'role', 'phase', 'ballot', 'snapshot', 'decided', 'log', 'quorum', 'peers'];
 
 export function formatStatus(view: ClusterView): string {
   const leaderId = view.leader?.leaderId;
   const sorted = [...view.nodes].sort((a, b) => (a.id ?? Infinity) - (b.id ?? Infinity));
-  const table = textTable([STATUS_HEADER, ...sorted.map((n) => nodeRow(n, leaderId))], [0, 1, 2, 3, 4, 5, 8, 9]);
+  const table = textTable([STATUS_HEADER, ...sorted.map((n) => nodeRow(n, leaderId))], [0, 1, 2, 3, 4, 5, 9, 10]);
   const leader = view.leader
     ? `leader: node ${view.leader.leaderId}, ballot ${formatBallot(view.leader.ballot)}`
     : 'leader: none elected (no ballot is backed by a majority)';
@@ -51,7 +52,7 @@ function statusJson(view: ClusterView): Record<string, unknown> {
       const s = n.poll.status;
       return {
         ...base, role: s.role, phase: s.phase, leaderBallot: formatBallot(s.leaderBallot), electedBallot: formatBallot(s.electedBallot),
-        promised: formatBallot(s.promised), decidedIdx: s.decidedIdx, logLength: s.logLength, appliedIdx: s.appliedIdx,
+        promised: formatBallot(s.promised), compactedIdx: s.compactedIdx, decidedIdx: s.decidedIdx, logLength: s.logLength, appliedIdx: s.appliedIdx,
         quorumConnected: s.quorumConnected, fsync: s.fsync, peers: s.peers.map((x) => ({ node: x.id, connected: x.connected })),
       };
     }),
@@ -93,9 +94,11 @@ async function showLog(session: ShellSession, args: readonly string[]): Promise<
     const idx = r.from + i;
     return `${String(idx).padStart(7)} ${idx < r.decidedIdx ? 'decided' : 'pending'}  ${describeEntry(e)}`;
   });
-  const head = `log of ${who}: entries ${r.from}…${r.from + r.entries.length - 1} of ${r.logLength}, decided up to ${r.decidedIdx}`;
+  // A node answers from its compactedIdx when the entries asked for are compacted away.
+  const compacted = r.from > from ? ` (entries before ${r.from} are compacted into ${who}'s snapshot)` : '';
+  const head = `log of ${who}: entries ${r.from}…${r.from + r.entries.length - 1} of ${r.logLength}, decided up to ${r.decidedIdx}${compacted}`;
   session.result(
-    r.entries.length === 0 ? `log of ${who}: no entries from ${from} (length ${r.logLength}, decided ${r.decidedIdx})` : [head, ...lines].join('\n'),
+    r.entries.length === 0 ? `log of ${who}: no entries from ${from} (length ${r.logLength}, decided ${r.decidedIdx})${compacted}` : [head, ...lines].join('\n'),
     {
       command: 'log', node: id ?? null, from: r.from, logLength: r.logLength, decidedIdx: r.decidedIdx,
       entries: r.entries.map((e, i) => ({ index: r.from + i, decided: r.from + i < r.decidedIdx, ...e })),
@@ -105,8 +108,11 @@ async function showLog(session: ShellSession, args: readonly string[]): Promise<
 
 export const CLUSTER_COMMANDS: readonly CommandSpec[] = [
   {
-    name: 'status', group: 'cluster', usage: 'status', summary: 'every node: up/down/paused, role, ballot, decided index, log length',
-    details: ['The leader is marked with *. The ballot column is the node\'s view of the elected ballot (its own when it leads).'],
+    name: 'status', group: 'cluster', usage: 'status', summary: 'every node: up/down/paused, role, ballot, snapshot index, decided index, log length',
+    details: [
+      'The leader is marked with *. The ballot column is the node\'s view of the elected ballot (its own when it leads).',
+      'snapshot is the node\'s compactedIdx: the log entries before it exist only in its snapshot (0: none compacted yet).',
+    ],
     run: async (s, args) => {
       expectArgs(args, 0);
       const view = await s.poller.refresh();

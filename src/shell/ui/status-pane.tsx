@@ -1,6 +1,6 @@
 /**
- * The always-visible top of the shell: every node (up / down / paused, role, ballot, decided
- * index, log length), the leader, the recording, and the running client workloads with live
+ * The always-visible top of the shell: every node (up / down / paused, role, ballot, snapshot
+ * index, decided index, log length), the leader, the recording, and the running client workloads with live
  * counters. Pure: it draws what it is given; the app re-renders it on each poll.
  */
 import React from 'react';
@@ -21,7 +21,10 @@ export interface StatusPaneProps {
 
 const HEALTH_COLOR: Record<Health, string> = { up: 'green', down: 'red', paused: 'yellow', starting: 'cyan', unknown: 'gray' };
 
-const COLS = [5, 9, 10, 8, 10, 9, 9, 7] as const;
+// node, state, role, phase, ballot, then right-aligned: snapshot (compactedIdx), decided, log;
+// then quorum. 76 columns: the pane fits an 80-column terminal with its border and padding.
+const COLS = [5, 9, 10, 8, 10, 9, 9, 9, 7] as const;
+const num = (n: number | string, i: number): string => `${String(n).padStart(COLS[i]! - 1)} `;
 const pad = (s: string, i: number): string => s.padEnd(COLS[i]!);
 
 function NodeLine({ v, leaderId }: { v: NodeView; leaderId: number | undefined }) {
@@ -41,7 +44,7 @@ function NodeLine({ v, leaderId }: { v: NodeView; leaderId: number | undefined }
     <Text wrap="truncate-end">
       {pad(id, 0)}<Text color={HEALTH_COLOR[h]}>{pad(h, 1)}</Text>
       <Text bold={s.role === 'leader'}>{pad(s.role, 2)}</Text>{pad(s.phase, 3)}{pad(ballot, 4)}
-      {String(s.decidedIdx).padStart(COLS[5] - 1)} {String(s.logLength).padStart(COLS[6] - 1)}{' '}
+      {num(s.compactedIdx, 5)}{num(s.decidedIdx, 6)}{num(s.logLength, 7)}
       <Text color={s.quorumConnected ? undefined : 'yellow'}>{s.quorumConnected ? 'yes' : 'no'}</Text>
     </Text>
   );
@@ -76,7 +79,7 @@ export function StatusPane({ view, label, workloads, recording, timing, now }: S
         {recording ? <Text color="red"> · ● recording {recording.file} ({recording.events} events)</Text> : null}
         {timing ? <Text dimColor> · timing on</Text> : null}
       </Text>
-      <Text dimColor wrap="truncate-end">{['node', 'state', 'role', 'phase', 'ballot'].map((h, i) => pad(h, i)).join('')}{'decided'.padStart(COLS[5] - 1)} {'log'.padStart(COLS[6] - 1)} quorum</Text>
+      <Text dimColor wrap="truncate-end">{['node', 'state', 'role', 'phase', 'ballot'].map((h, i) => pad(h, i)).join('')}{num('snapshot', 5)}{num('decided', 6)}{num('log', 7)}quorum</Text>
       {nodes.map((v, i) => <NodeLine key={v.id ?? `addr${i}`} v={v} leaderId={leader?.leaderId} />)}
       {shown.map((w) => <WorkloadLine key={w.id} w={w} now={now} />)}
     </Box>
