@@ -1,13 +1,16 @@
 /**
  * The WAL's bytes (docs/wal-format.md): golden vectors computed outside this code (Python's
- * zlib.crc32 and struct), a round trip of every operation kind, and malformed payloads.
+ * zlib.crc32 and struct), a round trip of every operation kind and of checkpoints (snapshots
+ * with every result kind), and malformed payloads.
  */
 import { expect } from 'chai';
 import type { Entry } from '../src/replica/entry.js';
-import type { StorageOp } from '../src/replica/storage.js';
+import type { Snapshot } from '../src/replica/snapshot.js';
+import { emptyState, type PersistentState, type StorageOp } from '../src/replica/storage.js';
 import { DecodeError } from '../src/wire/bytes.js';
 import {
-  MIN_PAYLOAD_BYTES, STORAGE_OP_CODE, WAL_HEADER_BYTES, decodeHeader, decodeOps, encodeHeader, encodeOps, encodeRecord,
+  CHECKPOINT_CODE, MIN_PAYLOAD_BYTES, STORAGE_OP_CODE, WAL_HEADER_BYTES, checkpointHeader, decodeCheckpoint, decodeHeader,
+  decodeOps, encodeCheckpoint, encodeCheckpointRecord, encodeHeader, encodeOps, encodeRecord,
 } from '../src/storage/wal-format.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -107,6 +110,90 @@ describe('storage: WAL format', () => {
     sum[12] ^= 1;
     expect(decodeHeader(sum)).to.deep.include({ offset: 16 });
     expect(decodeHeader(sum)).to.have.property('problem').that.matches(/header checksum mismatch/);
-    expect(decodeHeader(encodeHeader({ version: 2, base: 0 }))).to.deep.equal({ offset: 7, problem: 'format version 2; this build reads version 1' });
+    expect(decodeHeader(encodeHeader({ version: 3, base: 0 }))).to.deep.equal({ offset: 7, problem: 'format version 3; this build reads versions 1 and 2' });
+    expect(decodeHeader(encodeHeader({ version: 0, base: 0 }))).to.have.property('problem').that.matches(/format version 0/);
+  });
+
+  it('golden header of version 2: the base is the checkpoint\'s compacted index', () => {
+    expect(hex(encodeHeader({ version: 2, base: 0 }))).to.equal('4b56534857414c02' + '0000000000000000' + '7dccb056');
+    expect(hex(encodeHeader({ version: 2, base: 5 }))).to.equal('4b56534857414c02' + '0000000000000005' + '0da644d9');
+    expect(decodeHeader(unhex('4b56534857414c02 0000000000000005 0da644d9'))).to.deep.equal({ version: 2, base: 5 });
+  });
+
+  it('golden checkpoint: a new log\'s (the empty state) and one with a snapshot, a log entry and a decided index', () => {
+    expect(hex(encodeCheckpointRecord(emptyState()))).to.equal(
+      '0000002a' + '3136239c' // length 42, CRC-32
+      + '00000001' + '06' // one op: checkpoint
+      + '000000000000000000000000' + '000000000000000000000000' // promised ⊥, acceptedRnd ⊥
+      + '00' // no snapshot
+      + '00000000' // no entries
+      + '0000000000000000'); // decidedIdx 0
+    const state: PersistentState = {
+      promised: { n: 1, priority: 2, pid: 3 },
+      acceptedRnd: { n: 1, priority: 0, pid: 2 },
+      snapshot: { idx: 5, kv: [['k', 'v']], sessions: [{ clientId: 'c', lastSeq: 2, lastResult: { kind: 'ok' }, lastIdx: 4 }] },
+      log: [{ kind: 'command', command: { clientId: 'c', seq: 3, op: { kind: 'put', key: 'k', value: 'w' } } }],
+      decidedIdx: 6,
+    };
+    const payload = unhex(`
+      00000001 06
+      00000001 00000002 00000003
+      00000001 00000000 00000002
+      01
+        0000000000000005
+        00000001 00000001 6b 00000001 76
+        00000001 00000001 63 0000000000000002 0000000000000004 03
+      00000001 01 00000001 63 0000000000000003 02 00000001 6b 00000001 77
+      0000000000000006`);
+    expect(hex(encodeCheckpoint(state))).to.equal(hex(payload));
+    expect(hex(encodeCheckpointRecord(state))).to.equal('00000073' + 'f6500921' + hex(payload));
+    expect(hex(checkpointHeader(state))).to.equal('4b56534857414c02' + '0000000000000005' + '0da644d9');
+    expect(decodeCheckpoint(payload)).to.deep.equal(state);
+  });
+
+  it('checkpoints round-trip: no snapshot, an empty snapshot, every result kind, unicode, edge numbers', () => {
+    const snapshot: Snapshot = {
+      idx: Number.MAX_SAFE_INTEGER,
+      kv: [['', ''], ['k 🙂', 'v ü'], ['\ufeffbom', 'x'.repeat(70_000)]],
+      sessions: [
+        { clientId: 'a', lastSeq: 1, lastResult: { kind: 'ok' }, lastIdx: 0 },
+        { clientId: 'b', lastSeq: 2, lastResult: { kind: 'value', value: '' }, lastIdx: 1 },
+        { clientId: 'c', lastSeq: 3, lastResult: { kind: 'not-found' }, lastIdx: 2 },
+        { clientId: 'd', lastSeq: 4, lastResult: { kind: 'mismatch', current: null }, lastIdx: 3 },
+        { clientId: 'e', lastSeq: 5, lastResult: { kind: 'mismatch', current: 'now' }, lastIdx: 4 },
+        { clientId: 'f', lastSeq: 6, lastResult: { kind: 'deleted', existed: false }, lastIdx: 5 },
+        { clientId: 'g', lastSeq: Number.MAX_SAFE_INTEGER, lastResult: { kind: 'session-expired' }, lastIdx: Number.MAX_SAFE_INTEGER - 1 },
+      ],
+    };
+    const states: PersistentState[] = [
+      emptyState(),
+      { ...emptyState(), log: ENTRIES, decidedIdx: 3 },
+      { promised: { n: 9, priority: 1, pid: 2 }, acceptedRnd: { n: 8, priority: 1, pid: 2 }, snapshot: { idx: 1, kv: [], sessions: [] }, log: [], decidedIdx: 1 },
+      { promised: { n: 0xffff_ffff, priority: 0xffff_ffff, pid: 0xffff_ffff }, acceptedRnd: { n: 1, priority: 0, pid: 1 }, snapshot, log: ENTRIES, decidedIdx: 2 ** 52 },
+    ];
+    for (const s of states) expect(decodeCheckpoint(encodeCheckpoint(s))).to.deep.equal(s);
+  });
+
+  it('a checkpoint is not a batch op, and install-snapshot is not written as one: both are refused where they do not belong', () => {
+    expect(CHECKPOINT_CODE).to.equal(6);
+    expect(() => encodeOps([{ kind: 'install-snapshot', snapshot: { idx: 1, kv: [], sessions: [] } }])).to.throw(RangeError, /written as a checkpoint/);
+    const cp = encodeCheckpoint(emptyState());
+    expect(() => decodeOps(cp)).to.throw(DecodeError, /op\[0\]\.code.*a checkpoint \(code 6\) may only be the first record/);
+    const batch = encodeOps([{ kind: 'set-decided-idx', idx: 1 }]);
+    expect(() => decodeCheckpoint(batch)).to.throw(DecodeError, /must begin with a checkpoint \(code 6\), not op code 5/);
+    const bad = (h: string, field: RegExp) => {
+      const err = (() => { try { decodeCheckpoint(unhex(h)); } catch (e) { return e; } return null; })();
+      expect(err, h).to.be.instanceOf(DecodeError);
+      expect((err as Error).message).to.match(field);
+    };
+    const ballots = '00'.repeat(24);
+    bad(`00000002 06 ${ballots} 00 00000000 0000000000000000`, /op count.*exactly one op, not 2/);
+    bad(`00000001 06 ${ballots} 00 00000000 0000000000000000 00`, /trailing/);
+    bad(`00000001 06 ${ballots} 02 00000000 0000000000000000`, /hasSnapshot.*0 or 1/);
+    bad(`00000001 06 ${ballots} 01 0000000000000002 00000002 00000001 6b 00000000 00000001 6b 00000000 00000000 00000000 0000000000000002`,
+      /checkpoint\.snapshot\.kv\[1\]\.key.*appears twice/);
+    bad(`00000001 06 ${ballots} 01 0000000000000002 00000000 00000001 00000001 63 0000000000000001 0000000000000002 03 00000000 0000000000000002`,
+      /sessions\[0\]\.lastIdx.*not below the snapshot's idx 2/);
+    bad(`00000001 06 ${ballots} 01 0000000000000002 0000ffff`, /checkpoint\.snapshot\.kv.*count 65535 is impossible/);
   });
 });

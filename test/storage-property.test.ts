@@ -4,7 +4,10 @@
  *      `applyStorageOps` makes of the batches in memory;
  *  (b) cut at a random byte (a crash mid-write), it recovers the batches wholly before the cut
  *      and takes new writes after them;
- *  (c) one damaged byte in any record but the last refuses to start, naming that record's offset.
+ *  (c) one damaged byte in any record but the last refuses to start, naming that record's offset;
+ *  (d) with install-snapshot in random batches (compaction), (a) still holds, and the file is
+ *      exactly a header, the checkpoint of the last snapshot's batch (or of the empty state)
+ *      and the records after it — nothing the snapshot compacted stays on disk.
  *
  * Seeds: one base seed for the file, printed when it starts. Replay with
  * FC_SEED=<seed> npx mocha -g 'storage properties'; FC_RUNS=<k> multiplies the runs.
@@ -16,8 +19,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Ballot } from '../src/replica/ballot.js';
 import type { Entry, KvOp } from '../src/replica/entry.js';
-import { applyStorageOps, emptyState, type PersistentState, type StorageOp } from '../src/replica/storage.js';
-import { WAL_HEADER_BYTES } from '../src/storage/wal-format.js';
+import type { SessionRecord, Snapshot } from '../src/replica/snapshot.js';
+import {
+  applyStorageOps, compactedIdx, emptyState, logLength, type PersistentState, type StorageOp,
+} from '../src/replica/storage.js';
+import { WAL_HEADER_BYTES, encodeCheckpointRecord, encodeRecord } from '../src/storage/wal-format.js';
 import { WalCorruptionError } from '../src/storage/wal-recovery.js';
 import { WAL_FILE, openWal, readWalState } from '../src/storage/wal.js';
 
@@ -118,7 +124,8 @@ describe('storage properties', () => {
       }
       await wal.close();
       const image = readFileSync(join(dir, WAL_FILE));
-      const cut = WAL_HEADER_BYTES + Math.floor(where * (image.length - WAL_HEADER_BYTES));
+      const first = WAL_HEADER_BYTES + encodeCheckpointRecord(emptyState()).length;
+      const cut = first + Math.floor(where * (image.length - first));
       writeFileSync(join(dir, WAL_FILE), image.subarray(0, cut));
       const kept = ends.filter(e => e <= cut).length;
       const again = await openWal(dir);
@@ -150,7 +157,88 @@ describe('storage properties', () => {
       const err = await openWal(dir).then(async o => { await o.wal.close(); return null; }, (e: unknown) => e);
       expect(err, `byte ${pos} of record ${k + 1}`).to.be.instanceOf(WalCorruptionError);
       expect((err as WalCorruptionError).offset).to.equal(start);
-      expect((err as Error).message).to.include(`: byte ${start}: record ${k + 1} is damaged`);
+      expect((err as Error).message).to.include(`: byte ${start}: batch record ${k + 1} after the checkpoint is damaged`);
+      rmSync(dir, { recursive: true });
+    }), params(150));
+  });
+
+  it('(d) with snapshots installed at random points, reopening equals applyStorageOps and the file holds only the last checkpoint and what follows', async () => {
+    const frac = fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true });
+    const result = fc.oneof(
+      fc.record({ kind: fc.constant('ok' as const) }),
+      fc.record({ kind: fc.constant('value' as const), value: str }),
+      fc.record({ kind: fc.constant('mismatch' as const), current: fc.option(str, { nil: null }) }),
+      fc.record({ kind: fc.constant('deleted' as const), existed: fc.boolean() }),
+    );
+    /** Ops whose indices are fractions of what the log allows when the batch is written. */
+    const rawOp = fc.oneof(
+      storageOp.filter(op => op.kind !== 'append-on-prefix'),
+      fc.record({ kind: fc.constant('raw-append-on-prefix' as const), at: frac, entries }),
+      { weight: 2, arbitrary: fc.record({
+        kind: fc.constant('raw-install-snapshot' as const), at: frac,
+        kv: fc.uniqueArray(fc.tuple(str, str), { selector: p => p[0], maxLength: 6 }),
+        sessions: fc.uniqueArray(fc.record({ clientId: str, lastSeq: idx, lastResult: result, lastIdx: frac }),
+          { selector: x => x.clientId, maxLength: 4 }),
+      }) },
+    );
+    type RawOp = typeof rawOp extends fc.Arbitrary<infer T> ? T : never;
+    const materialize = (op: RawOp, s: PersistentState): StorageOp => {
+      const c = compactedIdx(s);
+      const len = logLength(s);
+      if (op.kind === 'raw-append-on-prefix') return { kind: 'append-on-prefix', fromIdx: c + Math.floor(op.at * (len - c + 3)), entries: op.entries };
+      if (op.kind !== 'raw-install-snapshot') return op;
+      // Sometimes older than the current snapshot (a no-op), sometimes beyond the log's end.
+      const at = Math.floor(op.at * (len + 4)) + 1;
+      const sessions: SessionRecord[] = op.sessions.map(x => ({ ...x, lastIdx: Math.floor(x.lastIdx * at) }));
+      const snapshot: Snapshot = { idx: at, kv: op.kv, sessions };
+      return { kind: 'install-snapshot', snapshot };
+    };
+    const rawStep = fc.record({
+      ops: fc.array(rawOp, { minLength: 0, maxLength: 4 }),
+      then: fc.constantFrom('same-turn', 'same-turn', 'next-turn', 'await', 'reopen'),
+    });
+    await fc.assert(fc.asyncProperty(fc.array(rawStep, { maxLength: 30 }), async steps => {
+      const dir = freshDir();
+      const model = emptyState();
+      /** The file the model expects: the last checkpoint's bytes, then the records after it. */
+      let fileBytes = WAL_HEADER_BYTES + encodeCheckpointRecord(model).length;
+      let checkpoints = 0;
+      let { wal } = await openWal(dir);
+      const pending: Promise<void>[] = [];
+      for (const st of steps) {
+        const ops: StorageOp[] = [];
+        // Materialize op by op: a later op's indices see the earlier ops of the same batch.
+        const scratch = { ...model, log: model.log.slice() };
+        for (const raw of st.ops) {
+          const op = materialize(raw, scratch);
+          applyStorageOps(scratch, [op]);
+          ops.push(op);
+        }
+        applyStorageOps(model, ops);
+        if (ops.some(op => op.kind === 'install-snapshot')) {
+          fileBytes = WAL_HEADER_BYTES + encodeCheckpointRecord(model).length;
+          checkpoints++;
+        } else if (ops.length > 0) {
+          fileBytes += encodeRecord(ops).length;
+        }
+        pending.push(wal.write(ops));
+        if (st.then === 'next-turn') await turn();
+        else if (st.then === 'await') await Promise.all(pending);
+        else if (st.then === 'reopen') {
+          await wal.close();
+          await Promise.all(pending);
+          ({ wal } = await openWal(dir));
+        }
+      }
+      await Promise.all(pending);
+      expect(wal.status().checkpoints).to.be.at.most(checkpoints);
+      await wal.close();
+      expect(readFileSync(join(dir, WAL_FILE)).length).to.equal(fileBytes);
+      const { wal: w2, state, recovery } = await openWal(dir);
+      await w2.close();
+      expect(state).to.deep.equal(model);
+      expect(recovery.compactedIdx).to.equal(compactedIdx(model));
+      expect(recovery.tornTail).to.equal(null);
       rmSync(dir, { recursive: true });
     }), params(150));
   });

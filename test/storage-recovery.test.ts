@@ -1,7 +1,8 @@
 /**
  * Recovery of damaged logs: a torn tail is cut wherever the crash fell; damage followed by a
- * valid record, a wrong file, or a record that passes its checksum but does not decode is
- * refused with a message naming the file and the byte offset — and the file is left as it was.
+ * valid record, a wrong file, a damaged checkpoint (the file's base), or a record that passes
+ * its checksum but does not decode is refused with a message naming the file and the byte
+ * offset — and the file is left as it was. A version-1 log (no checkpoint) is still read.
  */
 import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Entry } from '../src/replica/entry.js';
 import { applyStorageOps, emptyState, type PersistentState, type StorageOp } from '../src/replica/storage.js';
-import { WAL_HEADER_BYTES, encodeHeader, encodeRecord } from '../src/storage/wal-format.js';
+import { WAL_HEADER_BYTES, encodeCheckpointRecord, encodeHeader, encodeRecord } from '../src/storage/wal-format.js';
 import { WalCorruptionError } from '../src/storage/wal-recovery.js';
 import { WAL_FILE, openWal, readWalState, type StorageEvent } from '../src/storage/wal.js';
 
@@ -61,7 +62,8 @@ describe('storage: WAL recovery', () => {
     }
     await wal.close();
     image = readFileSync(join(dir, WAL_FILE));
-    expect(starts[0]).to.equal(WAL_HEADER_BYTES);
+    // A new log: the header, then the checkpoint of the empty state.
+    expect(starts[0]).to.equal(WAL_HEADER_BYTES + encodeCheckpointRecord(emptyState()).length);
     expect(starts.at(-1)).to.equal(image.length);
   });
   after(() => { rmSync(root, { recursive: true, force: true }); });
@@ -87,8 +89,8 @@ describe('storage: WAL recovery', () => {
     }
   });
 
-  it('a cut anywhere after the header keeps exactly the records wholly before it', async () => {
-    for (let cut = WAL_HEADER_BYTES; cut <= image.length; cut++) {
+  it('a cut anywhere after the checkpoint keeps exactly the records wholly before it', async () => {
+    for (let cut = starts[0]!; cut <= image.length; cut++) {
       const whole = starts.filter(s => s <= cut).length - 1;
       const dir = dirWith(image.subarray(0, cut));
       const { wal, state, recovery } = await openWal(dir);
@@ -124,7 +126,7 @@ describe('storage: WAL recovery', () => {
       const dir = dirWith(bad);
       const err = await refusal(dir);
       expect(err.offset, `flip at ${i}`).to.equal(at);
-      expect(err.message).to.include(`${join(dir, WAL_FILE)}: byte ${at}: record 3 is damaged`);
+      expect(err.message).to.include(`${join(dir, WAL_FILE)}: byte ${at}: batch record 3 after the checkpoint is damaged`);
       expect(err.message).to.include(`a valid record follows at byte ${next}`);
       expect(err.message).to.match(/Refusing to start/);
       expect(readFileSync(join(dir, WAL_FILE)).equals(bad)).to.equal(true);
@@ -142,11 +144,14 @@ describe('storage: WAL recovery', () => {
   it('a wrong magic, an unknown version, a bad header checksum, a short file, a snapshot base: refused at the header', async () => {
     const cases: [Uint8Array, number, RegExp][] = [
       [Buffer.concat([Buffer.from('{"not": "a log"}\n'), image.subarray(17)]), 0, /bad magic 7b 22 6e 6f 74 22 3a .*not a kvsh write-ahead log/],
-      [Buffer.concat([encodeHeader({ version: 2, base: 0 }), image.subarray(WAL_HEADER_BYTES)]), 7, /format version 2; this build reads version 1/],
+      [Buffer.concat([encodeHeader({ version: 3, base: 0 }), image.subarray(WAL_HEADER_BYTES)]), 7, /format version 3; this build reads versions 1 and 2/],
       [Buffer.from(image).fill(0xff, 10, 11), 16, /header checksum mismatch/],
       [new Uint8Array(0), 0, /the file is 0 bytes, shorter than the 20-byte header/],
       [image.subarray(0, 12), 12, /shorter than the 20-byte header/],
-      [encodeHeader({ version: 1, base: 42 }), 8, /continues snapshot 42/],
+      [encodeHeader({ version: 1, base: 42 }), 8, /a version-1 log continues snapshot 42/],
+      [Buffer.concat([encodeHeader({ version: 2, base: 42 }), image.subarray(WAL_HEADER_BYTES)]), 8,
+        /the header's base 42 is not the compacted index 0 of the checkpoint after it/],
+      [encodeHeader({ version: 2, base: 0 }), 20, /the checkpoint record that begins the log is damaged \(incomplete record header \(0 of 8 bytes\)\)/],
     ];
     for (const [bytes, offset, problem] of cases) {
       const dir = dirWith(bytes);

@@ -74,13 +74,15 @@ describe('storage: write-ahead log', () => {
   beforeEach(() => { root = mkdtempSync(join(tmpdir(), 'kvsh-wal-')); });
   afterEach(() => { rmSync(root, { recursive: true, force: true }); });
 
-  it('creates the data directory and a log holding only the header, fsyncing the directories', async () => {
+  it('creates the data directory and a log holding the header and an empty checkpoint, fsyncing the directories', async () => {
     const dir = join(root, 'a', 'b');
     const { fs, counts } = countingFs();
     const events: StorageEvent[] = [];
     const { wal, state, recovery } = await openWal(dir, { fs, log: e => events.push(e) });
     expect(state).to.deep.equal(emptyState());
-    expect(recovery).to.deep.include({ created: true, records: 0, bytes: WAL_HEADER_BYTES, tornTail: null });
+    expect(recovery).to.deep.include({
+      created: true, version: 2, compactedIdx: 0, records: 0, checkpointBytes: 50, bytes: WAL_HEADER_BYTES + 50, tornTail: null,
+    });
     expect(readFileSync(join(dir, WAL_FILE)).subarray(0, 7).toString()).to.equal('KVSHWAL');
     expect(readdirSync(dir)).to.deep.equal([WAL_FILE]);
     // The created directory in its parent, then the log's name in the directory.

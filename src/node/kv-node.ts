@@ -164,7 +164,7 @@ export class KvNode {
     if (this.stopping) return;
     this.logger.info('recovered', {
       records: recovery.records, bytes: recovery.bytes, logLength: logLength(state), decidedIdx: state.decidedIdx,
-      compactedIdx: compactedIdx(state),
+      compactedIdx: compactedIdx(state), walVersion: recovery.version, checkpointBytes: recovery.checkpointBytes,
     });
     const me = meta.nodes.find((n) => n.id === this.id);
     if (!me) throw new Error(`node ${this.id} is not in its persisted node table`);
@@ -219,6 +219,10 @@ export class KvNode {
         break;
       case 'wal-failed': this.logger.error('wal-failed', { file: e.file, error: e.error }); break;
       case 'wal-created': this.logger.info('wal-created', { file: e.file }); break;
+      case 'wal-checkpoint':
+        this.logger.info('wal-checkpoint', { file: e.file, compactedIdx: e.compactedIdx, bytes: e.bytes, before: e.before });
+        break;
+      case 'wal-temp-removed': this.logger.warn('wal-temp-removed', { file: e.file, bytes: e.bytes }); break;
       default: break; // recovery is logged by run(); fsync-off by start()
     }
   }
