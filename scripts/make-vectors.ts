@@ -36,6 +36,7 @@ const vectors: [string, WireMessage][] = [
   }],
   ['log-request', { kind: 'log-request', requestId: 11, from: 40, count: 2 }],
   ['log-response', { kind: 'log-response', requestId: 11, from: 40, decidedIdx: 41, logLength: 42, entries: [put, { kind: 'expire-sessions', idleBefore: 7 }] }],
+  ['fragment (first 3 bytes of a 4,194,305-byte message)', { kind: 'fragment', total: 4 * 1024 * 1024 + 1, chunk: new Uint8Array([0x02, 0x23, 0x00]) }],
   ['error', { kind: 'error', code: 'unknown-type', message: 'unknown message type 0x5a' }],
   ['peer-hello', { kind: 'peer-hello', nodeId: 3, clusterId: 'local' }],
   ['check-in', { kind: 'check-in', node: { id: 3, host: '127.0.0.1', peerPort: 7103, clientPort: 7203 } }],
@@ -74,5 +75,7 @@ const vectors: [string, WireMessage][] = [
 ];
 
 const out = vectors.map(([name, message]) => ({ name, hex: toHex(encodeMessage(message)), message }));
-writeFileSync(new URL('../test/vectors/messages.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
+// Bytes (a fragment's chunk) are written as { "hex": … }; the vector test reads them back.
+const bytesAsHex = (_k: string, v: unknown): unknown => (v instanceof Uint8Array ? { hex: toHex(v) } : v);
+writeFileSync(new URL('../test/vectors/messages.json', import.meta.url), `${JSON.stringify(out, bytesAsHex, 2)}\n`);
 console.log(`wrote ${out.length} vectors`);

@@ -5,7 +5,11 @@ import { decodeMessage, encodeMessage, MESSAGE_TYPE, toHex } from '../src/wire/c
 import type { WireMessage } from '../src/wire/messages.js';
 
 interface Vector { name: string; hex: string; message: WireMessage }
-const vectors = JSON.parse(readFileSync(new URL('./vectors/messages.json', import.meta.url), 'utf8')) as Vector[];
+/** Bytes are stored as { "hex": … } (scripts/make-vectors.ts). */
+const hexBytes = (_k: string, v: unknown): unknown =>
+  (v !== null && typeof v === 'object' && Object.keys(v).length === 1 && typeof (v as { hex?: unknown }).hex === 'string'
+    ? new Uint8Array(Buffer.from((v as { hex: string }).hex, 'hex')) : v);
+const vectors = JSON.parse(readFileSync(new URL('./vectors/messages.json', import.meta.url), 'utf8'), hexBytes) as Vector[];
 
 describe('wire golden vectors', () => {
   it('there is a vector for every message type', () => {

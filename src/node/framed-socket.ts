@@ -9,7 +9,7 @@
  */
 import type { Socket } from 'node:net';
 import { FrameError, encodeFrame, readFrames } from '../wire/frame.js';
-import { ProtocolError, decodeMessage, encodeMessage } from '../wire/codec.js';
+import { ProtocolError, decodeMessage, encodeMessage, fragmentBodies } from '../wire/codec.js';
 import type { ErrorCode, WireMessage } from '../wire/messages.js';
 
 /** Bytes queued in user space beyond which the other side is too slow: the link is dropped. */
@@ -29,16 +29,32 @@ export interface FramedSocketHandlers {
   onBadInput?(bad: BadInput): void;
 }
 
+export interface FramedSocketOptions {
+  /** Bytes queued in user space beyond which the link is dropped. */
+  readonly maxBufferedBytes?: number;
+  /**
+   * Join `fragment` frames into messages larger than a frame (peer connections, which carry
+   * snapshots). Elsewhere a fragment is an unexpected message.
+   */
+  readonly acceptFragments?: boolean;
+}
+
 export class FramedSocket {
   private closed = false;
   private corked = false;
   private closeReason = 'closed by the other side';
+  /** The message being joined from fragments. */
+  private joining: { total: number; parts: Uint8Array[]; got: number } | null = null;
+  private readonly maxBufferedBytes: number;
+  private readonly acceptFragments: boolean;
 
   constructor(
     readonly socket: Socket,
     private handlers: FramedSocketHandlers,
-    private readonly maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES,
+    options: FramedSocketOptions = {},
   ) {
+    this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    this.acceptFragments = options.acceptFragments ?? false;
     socket.setNoDelay(true);
     socket.on('error', (err) => { this.closeReason = err.message; });
     socket.on('close', () => {
@@ -66,10 +82,19 @@ export class FramedSocket {
     this.sendEncoded(encodeMessage(msg));
   }
 
+  /**
+   * Sends an encoded message of any size up to MAX_MESSAGE_BYTES: one frame when it fits,
+   * else consecutive fragments (the receiver must accept them: peer connections).
+   */
+  sendLarge(body: Uint8Array): void {
+    for (const piece of fragmentBodies(body)) this.sendEncoded(piece);
+  }
+
   /** Sends an already encoded message body (the same body may go to several connections). */
   sendEncoded(body: Uint8Array): void {
     if (!this.isOpen) return;
-    if (this.socket.writableLength > this.maxBufferedBytes) {
+    // A fragmented message queues many frames at once: it must not count as a slow reader.
+    if (this.socket.writableLength > this.maxBufferedBytes + body.length) {
       this.destroy(`the other side reads too slowly (${this.socket.writableLength} bytes queued)`);
       return;
     }
@@ -105,22 +130,48 @@ export class FramedSocket {
     this.socket.destroy();
   }
 
+  /** Passes a whole message through; collects fragments and returns their message once whole. */
+  private join(msg: WireMessage): WireMessage | null {
+    if (msg.kind !== 'fragment') {
+      if (this.joining) throw new ProtocolError('malformed', `a ${msg.kind} arrived in the middle of a fragmented message`);
+      return msg;
+    }
+    if (!this.acceptFragments) throw new ProtocolError('unexpected-message', 'fragments are accepted on peer connections only');
+    const j = this.joining ??= { total: msg.total, parts: [], got: 0 };
+    if (msg.total !== j.total) throw new ProtocolError('malformed', `a fragment of a ${msg.total}-byte message in the middle of a ${j.total}-byte one`);
+    if (j.got + msg.chunk.length > j.total) throw new ProtocolError('malformed', `fragments add up to more than ${j.total} bytes`);
+    // Copied: the chunk is a view into a frame buffer that is reused.
+    j.parts.push(msg.chunk.slice());
+    j.got += msg.chunk.length;
+    if (j.got < j.total) return null;
+    this.joining = null;
+    const whole = new Uint8Array(j.total);
+    let at = 0;
+    for (const p of j.parts) {
+      whole.set(p, at);
+      at += p.length;
+    }
+    const inner = decodeMessage(whole);
+    if (inner.kind === 'fragment') throw new ProtocolError('malformed', 'a fragmented message is itself a fragment');
+    return inner;
+  }
+
   private async readLoop(): Promise<void> {
     try {
       // destroyOnReturn: false — when the frame reader gives up on bad input, the socket must
       // stay writable long enough to carry the error frame.
       for await (const body of readFrames(this.socket.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>)) {
         if (this.closed) return;
-        let msg: WireMessage;
+        let msg: WireMessage | null;
         try {
-          msg = decodeMessage(body);
+          msg = this.join(decodeMessage(body));
         } catch (err) {
           if (!(err instanceof ProtocolError)) throw err;
           this.handlers.onBadInput?.({ code: err.code, message: err.message });
           this.fail(err.code, err.message);
           return;
         }
-        this.handlers.onMessage(msg);
+        if (msg) this.handlers.onMessage(msg);
       }
     } catch (err) {
       if (this.closed) return;

@@ -251,7 +251,7 @@ export class KvNode {
         this.bootstrapServer?.forget(conn);
       },
       onBadInput: (b) => this.logger.warn('bad-input', { port: 'peer', remote: conn.remote, code: b.code, error: b.message }),
-    });
+    }, { acceptFragments: true });
     this.accepted.add(conn);
   }
 

@@ -13,7 +13,7 @@
 import { connect } from 'node:net';
 import type { NodeId } from '../replica/ballot.js';
 import type { PeerMessage } from '../replica/messages.js';
-import { encodeMessage, isPeerMessage } from '../wire/codec.js';
+import { encodeMessage, isPeerMessage, MAX_MESSAGE_BYTES } from '../wire/codec.js';
 import type { NodeAddress, PeerLink, WireMessage } from '../wire/messages.js';
 import { FramedSocket, type FramedSocketHandlers } from './framed-socket.js';
 import type { Logger } from './logger.js';
@@ -86,16 +86,16 @@ export class PeerLinks {
     if (!socket?.isOpen) return;
     let body: Uint8Array;
     try {
-      body = encodeMessage(msg);
+      // A message over one frame (a Promise or AcceptSync with a snapshot or a long log suffix)
+      // travels in fragments.
+      body = encodeMessage(msg, MAX_MESSAGE_BYTES);
     } catch (err) {
-      // Over the frame limit: a Promise or AcceptSync whose snapshot or log-sync suffix takes
-      // more than 4 MiB. Dropped like a lost message, and said loudly: the receiver cannot
-      // catch up through this message (resent, it is just as large) until snapshots travel in
-      // chunks — a known limit, protocol.md "Limits".
+      // Over even that (256 MiB): dropped like a lost message, and said loudly — the receiver
+      // cannot catch up through this message (resent, it is just as large); protocol.md "Limits".
       this.options.logger.error('message-too-large', { peer: to, kind: msg.kind, error: err instanceof Error ? err.message : String(err) });
       return;
     }
-    socket.sendEncoded(body);
+    socket.sendLarge(body);
   }
 
   status(): PeerLink[] {
@@ -133,7 +133,7 @@ export class PeerLinks {
     const framed: FramedSocket = new FramedSocket(raw, {
       onMessage: () => {},
       onClose: (reason) => this.closed(peer, framed, reason),
-    });
+    }, { acceptFragments: true });
     // A host that drops packets would hold a dial for the kernel's SYN timeout (minutes),
     // during which the link cannot be re-dialled even after the network heals.
     const connectTimer = setTimeout(() => framed.destroy(`no connection within ${CONNECT_TIMEOUT_MS} ms`), CONNECT_TIMEOUT_MS);

@@ -19,6 +19,10 @@ import {
 
 /** Largest frame body a node accepts (the length prefix is checked before the body is read). */
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/** Largest message a peer connection carries in fragments (a snapshot with its log suffix). */
+export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+/** Bytes of the message in each fragment: well under a frame, so heartbeats are not held up long. */
+export const FRAGMENT_CHUNK_BYTES = 1024 * 1024;
 /** Largest string (key, value, clientId, message) inside a frame. */
 export const MAX_STRING_BYTES = 1024 * 1024;
 
@@ -29,7 +33,7 @@ export const MESSAGE_TYPE = {
   decide: 0x25, 'not-accepted': 0x26, 'prepare-req': 0x27, 'proposal-forward': 0x28,
   'client-request': 0x40, 'client-response': 0x41, 'status-request': 0x42, 'status-response': 0x43,
   'log-request': 0x44, 'log-response': 0x45,
-  error: 0x7f,
+  fragment: 0x7e, error: 0x7f,
 } as const satisfies Record<WireMessage['kind'], number>;
 
 const KIND_OF_TYPE = new Map<number, WireMessage['kind']>(
@@ -72,7 +76,8 @@ function readCode<T extends string>(r: ByteReader, f: string, table: Record<T, n
   throw new DecodeError(f, at, `unknown code ${v}`);
 }
 
-export function encodeMessage(m: WireMessage): Uint8Array {
+/** `maxBytes`: one frame by default; a peer message may be larger and travel in fragments. */
+export function encodeMessage(m: WireMessage, maxBytes = MAX_FRAME_BYTES): Uint8Array {
   const w = new ByteWriter();
   w.u8(PROTOCOL_VERSION).u8(MESSAGE_TYPE[m.kind]);
   switch (m.kind) {
@@ -121,9 +126,23 @@ export function encodeMessage(m: WireMessage): Uint8Array {
       writeEntries(w, m.entries);
       break;
     case 'error': w.u8(ERROR_CODES[m.code]).string(m.message); break;
+    case 'fragment': w.u32(m.total).u32(m.chunk.length).raw(m.chunk); break;
   }
-  if (w.length > MAX_FRAME_BYTES) throw new RangeError(`${m.kind} frame of ${w.length} bytes exceeds ${MAX_FRAME_BYTES}`);
+  if (w.length > maxBytes) throw new RangeError(`${m.kind} message of ${w.length} bytes exceeds ${maxBytes}`);
   return w.bytes().slice();
+}
+
+/**
+ * The fragment bodies that carry an encoded message too large for one frame, in order; a
+ * body that fits is returned alone, unchanged.
+ */
+export function fragmentBodies(body: Uint8Array, chunkBytes = FRAGMENT_CHUNK_BYTES): Uint8Array[] {
+  if (body.length <= MAX_FRAME_BYTES) return [body];
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < body.length; at += chunkBytes) {
+    out.push(encodeMessage({ kind: 'fragment', total: body.length, chunk: body.subarray(at, at + chunkBytes) }));
+  }
+  return out;
 }
 
 /** Decodes one frame body. Throws `ProtocolError` on anything but a well-formed message. */
@@ -232,6 +251,16 @@ function decodeBody(kind: WireMessage['kind'], r: ByteReader): WireMessage {
       return { kind, requestId, from, decidedIdx, logLength, entries: readEntries(r, 'entries', MAX_ENTRIES) };
     }
     case 'error': return { kind, code: readCode(r, 'code', ERROR_CODES), message: r.string('message') };
+    case 'fragment': {
+      const at = r.offset;
+      const total = r.u32('total');
+      if (total <= MAX_FRAME_BYTES || total > MAX_MESSAGE_BYTES) {
+        throw new DecodeError('total', at, `${total} bytes: a fragmented message is larger than a frame and at most ${MAX_MESSAGE_BYTES}`);
+      }
+      const n = r.u32('chunk length');
+      if (n === 0 || n > total) throw new DecodeError('chunk', r.offset, `length ${n} is not in 1…${total}`);
+      return { kind, total, chunk: r.raw(n, 'chunk') };
+    }
   }
 }
 

@@ -104,4 +104,11 @@ export interface ErrorFrame { readonly kind: 'error'; readonly code: ErrorCode; 
 export type SetupMessage = PeerHello | CheckIn | Boot | BootReady;
 export type ClientPortMessage =
   | ClientRequest | ClientResponse | StatusRequest | StatusResponse | LogRequest | LogResponse;
-export type WireMessage = PeerMessage | SetupMessage | ClientPortMessage | ErrorFrame;
+/**
+ * One piece of a message too large for one frame (a snapshot, a long log sync). The pieces of
+ * a message follow each other on one peer connection; the receiver joins `total` bytes of
+ * chunks and decodes them as the message. Peer connections only.
+ */
+export interface Fragment { readonly kind: 'fragment'; readonly total: number; readonly chunk: Uint8Array }
+
+export type WireMessage = PeerMessage | SetupMessage | ClientPortMessage | ErrorFrame | Fragment;

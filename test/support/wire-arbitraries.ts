@@ -80,4 +80,9 @@ export const messageArb: fc.Arbitrary<WireMessage> = fc.oneof(
   fc.record({ kind: fc.constant('log-request' as const), requestId: u32, from: u64, count: u32 }),
   fc.record({ kind: fc.constant('log-response' as const), requestId: u32, from: u64, decidedIdx: u64, logLength: u64, entries: entriesArb }),
   fc.record({ kind: fc.constant('error' as const), code: errorCode, message: str }),
+  fc.record({
+    kind: fc.constant('fragment' as const),
+    total: fc.integer({ min: 4 * 1024 * 1024 + 1, max: 256 * 1024 * 1024 }),
+    chunk: fc.uint8Array({ minLength: 1, maxLength: 40 }),
+  }),
 ) as fc.Arbitrary<WireMessage>;

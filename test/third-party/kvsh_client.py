@@ -62,6 +62,7 @@ TYPES = {
     0x43: "status-response",
     0x44: "log-request",
     0x45: "log-response",
+    0x7E: "fragment",
     0x7F: "error",
 }
 TYPE_CODES = {name: code for code, name in TYPES.items()}
@@ -669,6 +670,9 @@ def _enc_fields(w: Writer, t: str, m: dict):
         if isinstance(code, str):
             code = ERROR_NAMES[code]
         w.u8(code, "code"); w.string(m["message"], "message")
+    elif t == "fragment":
+        chunk = bytes(m["chunk"])
+        w.u32(m["total"], "total"); w.u32(len(chunk), "chunk length"); w.out += chunk
     else:  # pragma: no cover - TYPE_CODES checked by caller
         raise ValueError("unknown message type %r" % t)
 
@@ -758,6 +762,15 @@ def _dec_fields(r: Reader, t: str) -> dict:
         m["requestId"] = r.u32("requestId"); m["from"] = r.u64("from")
         m["decidedIdx"] = r.u64("decidedIdx"); m["logLength"] = r.u64("logLength")
         m["entries"] = r.entries("entries")
+    elif t == "fragment":
+        # protocol.md "Fragments": a message larger than a frame, at most 256 MiB, in pieces.
+        m["total"] = r.u32("total")
+        if not (MAX_BODY < m["total"] <= 256 * 1024 * 1024):
+            raise Malformed("fragment: total %d is not in (4 MiB, 256 MiB]" % m["total"])
+        n = r.u32("chunk length")
+        if not (1 <= n <= m["total"]):
+            raise Malformed("fragment: chunk length %d is not in 1..%d" % (n, m["total"]))
+        m["chunk"] = r.take(n, "chunk")
     elif t == "error":
         code = r.u8("code")
         m["code"] = code

@@ -141,6 +141,10 @@ EXPECTED = {
     "not-accepted": {"type": "not-accepted", "n": B(5, 0, 3)},
     "prepare-req": {"type": "prepare-req", "n": B(4, 0, 1)},
     "proposal-forward": {"type": "proposal-forward", "entries": [CMD_C1_3_PUT]},
+    # The vector's name says it all: total 4 MiB + 1, and the first 3 bytes of that message
+    # (version 2, type accept-decide, a first byte).
+    "fragment (first 3 bytes of a 4,194,305-byte message)":
+        {"type": "fragment", "total": 4 * 1024 * 1024 + 1, "chunk": bytes([0x02, 0x23, 0x00])},
 }
 
 # Fixed sizes stated in "Sequence Paxos": prepare 42, accepted 22, decide 38, not-accepted and
