@@ -22,6 +22,17 @@ async function send(conn: Connection, id: string, seq: number, op: KvOp, timeout
   return r;
 }
 
+/**
+ * Like a client: an `unknown` answer is retried with the same (clientId, seq), which the node
+ * applies at most once. (A leader change in the middle — seen on a loaded CI machine — leaves a
+ * proposal undecided; a stalled cluster still fails, since every retry would time out too.)
+ */
+async function sendUntilKnown(conn: Connection, id: string, seq: number, op: KvOp): Promise<ClientResponse> {
+  let r = await send(conn, id, seq, op);
+  for (let attempt = 1; attempt < 4 && r.status === 'unknown'; attempt++) r = await send(conn, id, seq, op);
+  return r;
+}
+
 function result(r: ClientResponse): unknown {
   return r.status === 'result' ? r.result : { status: r.status };
 }
@@ -171,7 +182,7 @@ describe('kvnode in process: restarts and timeouts', function () {
     const c = new Connection(parseAddr(cluster.clientAddr(1)));
     conns.push(c);
     const id = clientId();
-    for (let i = 1; i <= 70; i++) expect(result(await send(c, id, i, { kind: 'put', key: `s${i % 7}`, value: `v${i}` }))).to.deep.equal({ kind: 'ok' });
+    for (let i = 1; i <= 70; i++) expect(result(await sendUntilKnown(c, id, i, { kind: 'put', key: `s${i % 7}`, value: `v${i}` }))).to.deep.equal({ kind: 'ok' });
     const s = await fetchStatus(cluster.clientAddr(1));
     expect(s.compactedIdx, 'compactedIdx').to.be.at.least(20);
     expect(s.compactedIdx).to.be.at.most(s.appliedIdx);
