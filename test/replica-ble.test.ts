@@ -215,6 +215,40 @@ describe('replica: ballot leader election', () => {
       expect(h.repliesAt(B).map((r) => r.result)).to.deep.equal([{ kind: 'ok' }]);
     });
 
+    it('a peer whose link comes up mid-round is asked at once, so a leader learned from its Prepare is not taken for dead (startup churn, BLE unit)', () => {
+      // Node 1 of 5 booted first. Round 1 heard nodes 2 and 3 (a quorum with itself); node 5's
+      // link comes up in the middle of round 2 — after that round's requests went out — and its
+      // Prepare for (1, 0, 5) makes Sequence Paxos promise it. Before the fix node 1 heard
+      // nothing from 5 in rounds 1 and 2, judged the promised leader dead at the end of round 2
+      // and raised its own ballot to (2, 0, 1), deposing a healthy leader.
+      const cfg = { id: 1, peers: [2, 3, 4, 5], clusterSize: 5, priority: 0, electionTicks: 5 };
+      const ble = new BallotLeaderElection(cfg, BOTTOM);
+      const sent: { to: NodeId; msg: { kind: string; round?: number } }[] = [];
+      const send = (to: NodeId, msg: { kind: string; round?: number }): void => { sent.push({ to, msg }); };
+      const reply = (from: NodeId, round: number, ballot: Ballot): void =>
+        ble.onReply(from, { kind: 'heartbeat-reply', round, ballot, qc: true });
+      const endRound = (paxos: { promised: Ballot; leading: Ballot }): Ballot | null => {
+        let elected: Ballot | null = null;
+        for (let t = 0; t < cfg.electionTicks; t++) elected = ble.tick(paxos, send) ?? elected;
+        return elected;
+      };
+      ble.start(send);
+      reply(2, 1, b(1, 0, 2));
+      reply(3, 1, b(1, 0, 3));
+      expect(endRound({ promised: BOTTOM, leading: BOTTOM })).to.deep.equal(b(1, 0, 3));
+      // Round 2: 2 and 3 answer; 5 connects now and prepares us.
+      reply(2, 2, b(1, 0, 2));
+      reply(3, 2, b(1, 0, 3));
+      sent.length = 0;
+      ble.onReconnected(5, send);
+      expect(sent).to.deep.equal([{ to: 5, msg: { kind: 'heartbeat-request', round: 2 } }]);
+      reply(5, 2, b(1, 0, 5));
+      const promised = b(1, 0, 5);
+      const elected = endRound({ promised, leading: BOTTOM });
+      expect(ble.ownBallot, 'node 1 did not raise its ballot').to.deep.equal(b(1, 0, 1));
+      expect(elected ?? ble.currentLeader).to.deep.equal(promised);
+    });
+
     it('a node with a recovered promise starts at round 0 (BLE unit)', () => {
       const cfg = { id: 3, peers: [1, 2], clusterSize: 3, priority: 0, electionTicks: 5 };
       const fresh = new BallotLeaderElection(cfg, BOTTOM);

@@ -55,7 +55,11 @@ describe('sim: determinism and whole runs', () => {
     expect(events.some(e => e.type === 'leader')).to.equal(true);
     expect(events.some(e => e.type === 'nemesis' && e.f === 'kill')).to.equal(true);
     expect(events.some(e => e.type === 'nemesis' && e.f === 'heal')).to.equal(true);
-    expect(r.stats.opsOk).to.be.greaterThan(100);
+    // Still finishes: the clients got on with their work despite the faults — nearly every
+    // operation got a definite answer (how many they invoke depends on the fault schedule).
+    const c = r.stats.clients;
+    expect(c.invoked).to.be.greaterThan(90);
+    expect(c.ok + c.fail, `definite answers of ${c.invoked} invoked`).to.be.at.least(Math.ceil(0.9 * c.invoked));
   });
 
   it('parses fault profiles and prints a replay command', () => {

@@ -81,6 +81,17 @@ export class BallotLeaderElection {
     return elected;
   }
 
+  /**
+   * A link to `peer` came up (at boot, or again after a cut): ask it at once instead of at the
+   * next round. Its reply then counts in this round; otherwise a leader that connects mid-round
+   * — or that we learned from its Prepare before any heartbeat — is silent for two rounds and
+   * taken for dead, and the nodes that booted first depose it with a higher ballot (a fresh
+   * 5-node start used to elect 4–6 ballots before settling).
+   */
+  onReconnected(peer: NodeId, send: BleSend): void {
+    send(peer, { kind: 'heartbeat-request', round: this.round });
+  }
+
   onRequest(from: NodeId, m: HeartbeatRequest, send: BleSend): void {
     send(from, { kind: 'heartbeat-reply', round: m.round, ballot: this.ballot, qc: this.reportedQc() });
   }

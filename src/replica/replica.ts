@@ -112,7 +112,10 @@ export class Replica {
           break;
         case 'request': this.request(input.command, reply); break;
         case 'reconnected':
-          if (this.nodes.has(input.peer) && input.peer !== this.id) this.sp.reconnected(input.peer);
+          if (this.nodes.has(input.peer) && input.peer !== this.id) {
+            this.ble.onReconnected(input.peer, out);
+            this.sp.reconnected(input.peer);
+          }
           break;
       }
     }
