@@ -4,6 +4,7 @@
  * loses the pending writes together with the messages waiting for them.
  */
 import { expect } from 'chai';
+import type { Snapshot } from '../src/replica/snapshot.js';
 import { BOTTOM, type NodeId } from '../src/replica/ballot.js';
 import type { Entry } from '../src/replica/entry.js';
 import type { PersistentState } from '../src/replica/storage.js';
@@ -16,6 +17,7 @@ class StubReplica implements ReplicaLike {
   readonly compactedIdx = 0;
   entryAt(idx: number): Entry | undefined { return this.log[idx]; }
   currentSnapshot(): null { return null; }
+  stateSnapshot(): Snapshot { return { idx: 0, kv: [], sessions: [] }; }
   constructor(readonly config: ReplicaConfig, durable: PersistentState, private readonly tag: string,
     private readonly onMessage: (to: NodeId, from: NodeId, entry: Entry, idx: number) => void) {
     this.log = durable.log.slice();

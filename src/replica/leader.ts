@@ -103,7 +103,9 @@ function onMajority(sp: SequencePaxos): void {
   if (max.from !== sp.id && max.sync) {
     // The sync starts at our decided index from the Prepare, or at the snapshot that replaces
     // entries its sender compacted; our own decided prefix is never rewritten (BUG-5).
-    invariant(max.sync.snapshot !== null || (max.sync.syncIdx >= sp.decidedIdx && max.sync.syncIdx <= sp.logLength),
+    invariant(max.sync.snapshot !== null
+      ? max.sync.snapshot.idx > sp.decidedIdx
+      : max.sync.syncIdx >= sp.decidedIdx && max.sync.syncIdx <= sp.logLength,
       () => `leader ${sp.id}: sync from ${max.from} starts at ${max.sync!.syncIdx}, decided ${sp.decidedIdx}, log ${sp.logLength}`);
     ops.push(...sp.syncOps(max.sync, max.from));
   }

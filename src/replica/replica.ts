@@ -89,6 +89,11 @@ export class Replica {
     return this.kv.entries();
   }
 
+  /** The state machine now (map and sessions), as a snapshot at the applied index. */
+  stateSnapshot(): Snapshot {
+    return this.kv.snapshot();
+  }
+
   step(...inputs: ReplicaInput[]): Ready {
     const persist: Ready['persist'] = [];
     const send: Outgoing[] = [];
@@ -168,9 +173,16 @@ export class Replica {
     const state = this.sp.state;
     if (state.snapshot && this.kv.appliedIdx < state.snapshot.idx) {
       // We installed a snapshot from a peer that reaches beyond what we applied: its state
-      // replaces ours. Requests waiting here whose commands it covers get no answer (their
-      // results were not computed here); their clients retry and get the session's result.
+      // replaces ours. Requests waiting here that it covers are answered from the sessions it
+      // carries (released with this step, after the install is durable); a request whose
+      // session has moved on gets no answer — its client has too.
       this.kv.restore(state.snapshot);
+      for (const [clientId, seq] of this.pending) {
+        const cached = this.kv.cachedResult(clientId, seq);
+        if (cached === null) continue;
+        this.pending.delete(clientId);
+        if (cached !== 'older') reply.push({ clientId, seq, result: cached });
+      }
     }
     while (this.kv.appliedIdx < this.sp.decidedIdx) {
       const idx = this.kv.appliedIdx;

@@ -37,6 +37,7 @@ export type ViolationKind =
   | 'executed-twice'
   | 'state-mismatch'
   | 'bad-snapshot'
+  | 'decided-gap'
   | 'bad-reply'
   | 'no-progress'
   | 'bad-destination'
@@ -60,6 +61,8 @@ interface Incarnation {
   acceptLeader: boolean;
   /** The snapshot index last compared with the reference. */
   snapshotChecked: LogIdx;
+  /** A peer's snapshot was installed beyond what was applied: applying must resume exactly here. */
+  restoredTo: LogIdx | null;
 }
 
 interface Decided {
@@ -106,7 +109,7 @@ export class InvariantChecker {
   /** A replica was (re)built: its checks start over, except the decided log, which is global. */
   started(node: NodeId, replica: ReplicaLike): void {
     const st = replica.status();
-    this.nodes.set(node, { lastDecided: st.decidedIdx, checked: 0, nextApply: st.appliedIdx, acceptLeader: false, snapshotChecked: 0 });
+    this.nodes.set(node, { lastDecided: st.decidedIdx, checked: 0, nextApply: st.appliedIdx, acceptLeader: false, snapshotChecked: 0, restoredTo: null });
     this.checkDecided(node, replica, st);
     this.checkSnapshot(node, replica);
   }
@@ -177,13 +180,10 @@ export class InvariantChecker {
     for (const { node, replica, applied } of live) {
       while (reference.appliedIdx < Math.min(applied, this.decided.length)) reference.apply(this.decided[reference.appliedIdx]!.entry);
       if (reference.appliedIdx < applied) continue; // applied past the decided log: reported already
-      const mine = new Map(replica.kvEntries());
-      const want = new Map(reference.entries());
-      const differs = [...new Set([...mine.keys(), ...want.keys()])].sort().find(k => mine.get(k) !== want.get(k));
-      if (differs !== undefined) {
-        this.report('state-mismatch', node, `after applying ${applied} entries, key ${differs} is ${JSON.stringify(mine.get(differs) ?? null)}, `
-          + `but the decided log gives ${JSON.stringify(want.get(differs) ?? null)}`);
-      }
+      // The whole state machine — map and sessions (a session table that diverged after a
+      // snapshot install would apply a retry twice later, BUG-13).
+      const differs = describeSnapshotDifference(replica.stateSnapshot(), reference.snapshot());
+      if (differs) this.report('state-mismatch', node, `after applying ${applied} entries, ${differs}`);
     }
   }
 
@@ -223,7 +223,12 @@ export class InvariantChecker {
       if (mine === undefined) continue;
       const known = this.decided[i];
       if (known === undefined) {
-        if (i !== this.decided.length) continue; // a gap below: someone else will fill it in order
+        if (i !== this.decided.length) {
+          // Whoever decides an entry holds it (or applies it in the same step), so the global
+          // decided log grows without holes; a hole means an entry was decided unseen.
+          this.report('decided-gap', node, `decided index ${i} seen while the decided log is known only up to ${this.decided.length}`);
+          break;
+        }
         this.decided.push({ entry: mine, bound: this.highestAccept });
       } else if (!sameEntry(known.entry, mine)) {
         this.report('decided-mismatch', node,
@@ -235,11 +240,20 @@ export class InvariantChecker {
   }
 
   private checkApplied(node: NodeId, st: ReplicaStatus, ready: Ready): void {
-    if (ready.applied.length === 0) return;
     const inc = this.nodes.get(node)!;
+    const installed = ready.persist.flatMap((op) => (op.kind === 'install-snapshot' ? [op.snapshot.idx] : []));
+    this.checkAppliedEntries(node, st, ready, inc, installed);
+    // A peer's snapshot beyond what was applied, with nothing applied after it yet (its own
+    // compaction snapshots exactly what was applied): applying must resume at its index.
+    for (const idx of installed) if (idx > inc.nextApply) inc.restoredTo = Math.max(inc.restoredTo ?? 0, idx);
+  }
+
+  private checkAppliedEntries(node: NodeId, st: ReplicaStatus, ready: Ready, inc: Incarnation, installed: readonly LogIdx[]): void {
+    if (ready.applied.length === 0) return;
     for (const a of ready.applied) {
-      // After installing a peer's snapshot, applying resumes at its index.
-      const restored = a.idx > inc.nextApply && inc.nextApply < st.compactedIdx;
+      // After installing a peer's snapshot, applying resumes exactly at its index.
+      const restored = a.idx > inc.nextApply && (installed.includes(a.idx) || inc.restoredTo === a.idx);
+      inc.restoredTo = null;
       if (a.idx !== inc.nextApply && !restored) {
         this.report('apply-order', node, `applied index ${a.idx}, expected ${inc.nextApply}`);
       }

@@ -19,6 +19,8 @@ export interface ReplicaLike {
   /** The snapshot that replaces the log prefix `[0, compactedIdx)`, if any. */
   currentSnapshot(): Snapshot | null;
   kvEntries(): [string, string][];
+  /** The state machine now (map and sessions), as a snapshot at the applied index. */
+  stateSnapshot(): Snapshot;
 }
 
 /** Builds a replica from its configuration and the durable state it restarts from. */
