@@ -95,7 +95,7 @@ async function agreeWithBruteForce(events: readonly HistoryEvent[], note: string
 }
 
 describe('checker properties on generated histories', function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
   before(() => {
     console.log(`      fast-check base seed ${SEED} (replay: FC_SEED=${SEED}), runs ×${RUNS}`);
   });
@@ -106,7 +106,11 @@ describe('checker properties on generated histories', function () {
       const events = atomicHistory(o);
       const history = toHistory(events);
       for (const pruning of [true, false]) {
-        const report = limitedCheck(history, pruning, pruning ? 5_000 : 2_000);
+        // The pruned search must decide; its limit is only a guard against a hang, not a speed
+        // requirement (FC_SEED=1627624096 generates a 43-operation, 23-indeterminate history of
+        // appends on one key that takes ~5.1 s and used to hit a 5 s limit). The plain search
+        // may give up: it is only compared when it decides.
+        const report = limitedCheck(history, pruning, pruning ? 60_000 : 2_000);
         if (!pruning && report.verdict === 'UNKNOWN') { plainUnknown++; continue; }
         if (report.verdict !== 'LINEARIZABLE') {
           throw new Error(`atomic history judged ${report.verdict} (pruning ${pruning})\n${dump(events)}`);
