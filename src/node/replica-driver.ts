@@ -14,6 +14,7 @@
  */
 import type { PeerMessage } from '../replica/messages.js';
 import type { Replica } from '../replica/replica.js';
+import { mustBeDurableBeforeRelease } from '../replica/storage.js';
 import type { ClientReply, Outgoing, Ready, ReplicaInput, ReplicaStatus } from '../replica/types.js';
 import type { Wal } from '../storage/wal.js';
 import type { NodeId } from '../replica/ballot.js';
@@ -98,15 +99,19 @@ export class ReplicaDriver {
       return;
     }
     this.steps++;
-    const entry: InFlight = { ready, durable: false };
+    // A batch that only raises the decided index releases its effects as soon as every
+    // earlier batch is durable, without waiting for its own fsync (mustBeDurableBeforeRelease).
+    const waits = mustBeDurableBeforeRelease(ready.persist);
+    const entry: InFlight = { ready, durable: !waits };
     this.releaseQueue.push(entry);
     this.wal.write(ready.persist).then(
       () => {
         entry.durable = true;
-        this.release();
+        if (waits) this.release();
       },
       (err: unknown) => this.fail(err),
     );
+    if (!waits) this.release();
   }
 
   private release(): void {

@@ -72,6 +72,19 @@ export type StorageOp =
    */
   | { readonly kind: 'install-snapshot'; readonly snapshot: Snapshot };
 
+/**
+ * Whether a step's effects must wait for this batch to be durable, or only for the batches
+ * before it. A batch that only raises the decided index need not be waited for: the decided
+ * index can always be re-learned from the leader, and the entries it covers were appended in
+ * earlier batches, which are durable first, and before it in the log, so a recovered decided
+ * index never points past the recovered log (reference §A.5; etcd's MustSync ignores the
+ * commit index too). It still goes to the disk, in order. Waiting for it cost every client
+ * reply one more fsync: the leader's "decided, reply" step has nothing else to write.
+ */
+export function mustBeDurableBeforeRelease(ops: readonly StorageOp[]): boolean {
+  return !ops.every((op) => op.kind === 'set-decided-idx');
+}
+
 export function emptyState(): PersistentState {
   return { promised: BOTTOM, acceptedRnd: BOTTOM, snapshot: null, log: [], decidedIdx: 0 };
 }

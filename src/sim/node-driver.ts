@@ -8,6 +8,7 @@
  * writes stay pending and a crash still loses them.
  */
 import type { NodeId } from '../replica/ballot.js';
+import { mustBeDurableBeforeRelease } from '../replica/storage.js';
 import type { ClientReply, Outgoing, Ready, ReplicaConfig, ReplicaInput } from '../replica/types.js';
 import type { SimDisk } from './disk.js';
 import type { TimeUs } from './event-queue.js';
@@ -84,6 +85,15 @@ export class NodeDriver {
     const hasOutput = ready.send.length > 0 || ready.reply.length > 0;
     const out: Release = { send: ready.send, reply: ready.reply };
     const now = this.env.now();
+    if (!mustBeDurableBeforeRelease(ready.persist)) {
+      // Only the decided index: the outputs wait for the earlier batches, not for this one
+      // (the same rule as kvnode's driver; src/replica/storage.ts says why it is safe).
+      const before = this.disk.write([], hasOutput && !this.ackBeforeDurable ? out : undefined, now);
+      if (hasOutput && (this.ackBeforeDurable || before.kind === 'durable')) this.env.release(this, out);
+      const w = this.disk.write(ready.persist, undefined, now);
+      if (w.kind === 'pending' && w.scheduleAt !== null) this.env.diskAt(w.scheduleAt, this, this.disk.epoch);
+      return { kind: 'stepped', replica, ready };
+    }
     const w = this.disk.write(ready.persist, hasOutput && !this.ackBeforeDurable ? out : undefined, now);
     if (w.kind === 'pending' && w.scheduleAt !== null) this.env.diskAt(w.scheduleAt, this, this.disk.epoch);
     if (hasOutput && (this.ackBeforeDurable || w.kind === 'durable')) this.env.release(this, out);
