@@ -199,7 +199,9 @@ function nodeCpuMeter(cluster: LocalCluster | undefined): { onStart: (w: LoopWin
     },
     result: () => {
       for (const t of timers) clearTimeout(t);
-      if (!from || !to || to.at <= from.at) return undefined;
+      // The last operations may finish before the end timer gets its turn: then read now.
+      to ??= read();
+      if (!from || to.at <= from.at) return undefined;
       const out: Record<string, number> = {};
       for (const [id, a] of from.ms) {
         const b = to.ms.get(id);
