@@ -67,6 +67,23 @@ function say(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/**
+ * Loads the Ink shell for a terminal. Ink draws only the final frame when it believes it runs
+ * under CI (it reads CI / CI_* once, when it loads), which leaves a blank screen for the whole
+ * session. kvsh takes this path only when stdin and stdout are both terminals, so someone is
+ * watching: Ink loads with CI=false, and the variable is restored for everything else.
+ */
+async function importInteractiveShell(): Promise<typeof import('../src/shell/ui/run-interactive.js')> {
+  const ci = process.env.CI;
+  process.env.CI = 'false';
+  try {
+    return await import('../src/shell/ui/run-interactive.js');
+  } finally {
+    if (ci === undefined) delete process.env.CI;
+    else process.env.CI = ci;
+  }
+}
+
 function parseNodes(list: string): NodeTarget[] {
   return list.split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => ({ id: undefined, addr: parseAddr(s) }));
 }
@@ -132,7 +149,7 @@ async function main(): Promise<number> {
   let code: number;
   try {
     if (interactive) {
-      const { runInteractive } = await import('../src/shell/ui/run-interactive.js');
+      const { runInteractive } = await importInteractiveShell();
       code = await runInteractive({
         targets, cluster, color, timeScale: o.timeScale, pollMs: o.poll, clientOptions: { deadlineMs: o.timeout },
       });

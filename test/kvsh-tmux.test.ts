@@ -35,8 +35,20 @@ async function waitForPane(what: string, test: (screen: string) => boolean, time
   for (;;) {
     screen = pane();
     if (test(screen)) return screen;
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}; the screen:\n${screen}`);
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}; the screen:\n${screen}\n${stderrOfKvsh()}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+let stderrFile: string | undefined;
+
+/** What kvsh wrote to stderr (its start-up progress and errors; the pane shows only stdout). */
+function stderrOfKvsh(): string {
+  if (stderrFile === undefined) return '';
+  try {
+    return `kvsh's stderr:\n${readFileSync(stderrFile, 'utf8')}`;
+  } catch (e) {
+    return `kvsh's stderr: ${(e as Error).message}`;
   }
 }
 
@@ -71,10 +83,13 @@ describe('kvsh in a real terminal (tmux)', function () {
   it('shows the leader in the status pane, round-trips a PUT and a GET, recalls history, and stops the cluster on quit', async () => {
     const cfg = await writeTestConfig({ nodes: 5, dir });
     const history = join(dir, 'history');
+    stderrFile = join(dir, 'stderr.txt');
     const command = [
-      `cd ${shQuote(dir)} &&`, `KVSH_HISTFILE=${shQuote(history)}`,
+      // CI=true as CI machines set it: Ink would then draw only the final frame (a blank
+      // screen all session) unless kvsh loads it for a terminal.
+      `cd ${shQuote(dir)} &&`, `KVSH_HISTFILE=${shQuote(history)}`, 'CI=true',
       shQuote(process.execPath), '--import', shQuote(TSX), shQuote(KVSH), '--start', shQuote(cfg.file), '--fresh',
-      `2> ${shQuote(join(dir, 'stderr.txt'))}`,
+      `2> ${shQuote(stderrFile)}`,
     ].join(' ');
     tmux('new-session', '-d', '-s', SESSION, '-x', '120', '-y', '40', command);
 
