@@ -217,7 +217,10 @@ export class KvNode {
       case 'wal-torn-tail-cut':
         this.logger.warn('wal-torn-tail-cut', { file: e.file, offset: e.offset, droppedBytes: e.droppedBytes, problem: e.problem });
         break;
-      case 'wal-failed': this.logger.error('wal-failed', { file: e.file, error: e.error }); break;
+      case 'wal-failed':
+        // A full disk says so in `error` ("disk full (ENOSPC) while appending …"); `diskFull` is for log parsers.
+        this.logger.error('wal-failed', { file: e.file, error: e.error, ...(e.diskFull === null ? {} : { diskFull: e.diskFull }) });
+        break;
       case 'wal-created': this.logger.info('wal-created', { file: e.file }); break;
       case 'wal-checkpoint':
         this.logger.info('wal-checkpoint', { file: e.file, compactedIdx: e.compactedIdx, bytes: e.bytes, before: e.before });

@@ -12,3 +12,4 @@ export {
   FSYNC_OFF_WARNING, WAL_FILE, WAL_TEMP_FILE, Wal, WalFailedError, WalMissingError, openWal, readWal, readWalState,
   type OpenedWal, type StorageEvent, type WalContents, type WalOptions, type WalStatus,
 } from './wal.js';
+export { DiskFullError, diskFullCode, namingDiskFull, type DiskFullCode } from './disk-full.js';

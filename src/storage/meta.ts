@@ -2,11 +2,14 @@
  * Small node metadata beside the log (the node table from bootstrap, the cluster id): one JSON
  * file, replaced atomically — write a temporary file, fsync it, rename it over the old one,
  * fsync the directory. A crash leaves the old file or the new one, never a mix. Not a hot path.
+ * A failure before the rename (a full disk: "disk full (ENOSPC)", naming the file) leaves the
+ * old file in place and removes the temporary one.
  *
  * The file is an envelope `{"format": "kvsh-meta", "version": 1, "meta": …}` so a stray JSON
  * file is refused rather than misread.
  */
 import { join } from 'node:path';
+import { namingDiskFull } from './disk-full.js';
 import { nodeFs, type StorageFs } from './fs-layer.js';
 
 export const META_FILE = 'meta.json';
@@ -69,20 +72,27 @@ async function replaceFile(fs: StorageFs, dir: string, text: string): Promise<vo
   const path = join(dir, META_FILE);
   const tmp = `${path}.tmp`;
   const bytes = new TextEncoder().encode(text);
-  const f = await fs.open(tmp, 'create');
   try {
-    let done = 0;
-    while (done < bytes.length) {
-      const n = await f.write(bytes, done, bytes.length - done, done);
-      if (n <= 0) throw new MetaError(tmp, `write returned ${n}`);
-      done += n;
+    const f = await namingDiskFull(tmp, 'creating it', () => fs.open(tmp, 'create'));
+    try {
+      let done = 0;
+      while (done < bytes.length) {
+        const n = await namingDiskFull(tmp, `writing ${bytes.length} bytes`, () => f.write(bytes, done, bytes.length - done, done));
+        if (n <= 0) throw new MetaError(tmp, `write returned ${n}`);
+        done += n;
+      }
+      await namingDiskFull(tmp, 'fsyncing it', () => f.sync());
+    } finally {
+      await f.close();
     }
-    await f.sync();
-  } finally {
-    await f.close();
+    await namingDiskFull(tmp, `renaming it to ${META_FILE}`, () => fs.rename(tmp, path));
+  } catch (err) {
+    // The old file is still in place; the new one is garbage (a reader never looks at it), and
+    // on a full disk it holds space. Best effort: a leftover is overwritten by the next write.
+    await fs.unlink(tmp).catch(() => {});
+    throw err;
   }
-  await fs.rename(tmp, path);
-  await fs.syncDir(dir);
+  await namingDiskFull(dir, `fsyncing the directory after renaming ${META_FILE}.tmp`, () => fs.syncDir(dir));
 }
 
 /**

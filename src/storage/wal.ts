@@ -22,10 +22,20 @@
  *
  * Fail-stop: after a failed write or fsync the WAL rejects every pending and later batch. An
  * fsync error cannot be retried (the kernel may have dropped the dirty pages and will report
- * success next time); the node must restart, and recovery decides what is durable.
+ * success next time); the node must restart, and recovery decides what is durable. Bytes a
+ * failed append left past the last acknowledged batch are truncated away at once (best
+ * effort; recovery would cut them as a torn tail otherwise), and a new log or checkpoint that
+ * failed before its rename is removed, so the file holds only whole acknowledged batches.
+ *
+ * A full disk (ENOSPC, or EDQUOT) is such a failure, reported as "disk full (ENOSPC)" with the
+ * file and the step (disk-full.ts). The WAL does not wait for space and retry: the batch that
+ * hit it was never acknowledged, so stopping loses nothing, and a restart once there is space
+ * recovers — the choice etcd makes too. Waiting would keep a node that cannot persist a vote
+ * in the cluster, holding its clients' requests with no bound (docs/wal-format.md, "Disk full").
  */
 import { dirname, join } from 'node:path';
 import { applyStorageOps, cloneState, compactedIdx, emptyState, type PersistentState, type StorageOp } from '../replica/storage.js';
+import { DiskFullError, diskFullCode, namingDiskFull, type DiskFullCode } from './disk-full.js';
 import { nodeFs, type StorageFile, type StorageFs } from './fs-layer.js';
 import { checkpointHeader, encodeCheckpointRecord, encodeRecord } from './wal-format.js';
 import { scanWal, type RecoveryReport } from './wal-recovery.js';
@@ -69,7 +79,8 @@ export type StorageEvent =
   /** The log was replaced by a checkpoint: `bytes` is the new file's size, `before` the old one's. */
   | { readonly kind: 'wal-checkpoint'; readonly file: string; readonly compactedIdx: number; readonly bytes: number; readonly before: number }
   | { readonly kind: 'wal-fsync-off'; readonly file: string; readonly warning: string }
-  | { readonly kind: 'wal-failed'; readonly file: string; readonly error: string };
+  /** `diskFull`: the failure was a full disk (ENOSPC / EDQUOT), else null. */
+  | { readonly kind: 'wal-failed'; readonly file: string; readonly error: string; readonly diskFull: DiskFullCode | null };
 
 export interface WalStatus {
   readonly file: string;
@@ -94,9 +105,23 @@ export interface WalStatus {
 
 /** Thrown (as a rejection) for every batch after the WAL failed. */
 export class WalFailedError extends Error {
+  /** The failure was a full disk (ENOSPC / EDQUOT), else null. */
+  readonly diskFull: DiskFullCode | null;
+
   constructor(readonly file: string, cause: unknown) {
-    super(`${file}: the write-ahead log failed (${cause instanceof Error ? cause.message : String(cause)}) and accepts `
-      + 'no more batches: restart the node; recovery keeps what is durable', { cause });
+    const diskFull = diskFullCode(cause);
+    const what = cause instanceof Error ? cause.message : String(cause);
+    if (diskFull === null) {
+      super(`${file}: the write-ahead log failed (${what}) and accepts no more batches: restart the node; recovery keeps what is durable`,
+        { cause });
+    } else {
+      // The batches that hit the full disk were never acknowledged (and their bytes are cut);
+      // every acknowledged batch was durable before them.
+      const where = cause instanceof DiskFullError && cause.file === file ? cause.problem : what;
+      super(`${file}: the write-ahead log failed: ${where}. It accepts no more batches (fail-stop); no acknowledged batch `
+        + 'is lost. Free space on the disk, then restart the node: recovery keeps every acknowledged batch', { cause });
+    }
+    this.diskFull = diskFull;
     this.name = 'WalFailedError';
   }
 }
@@ -138,7 +163,7 @@ export async function openWal(dir: string, options: WalOptions = {}): Promise<Op
   // A directory we created is itself a new name in its parent.
   if (madeDir !== undefined) await fs.syncDir(dirname(madeDir));
   if (created) {
-    const f = await writeNewLog(fs, dir, checkpointHeader(emptyState()), encodeCheckpointRecord(emptyState()), true);
+    const f = await writeNewLog(fs, dir, 'a new log', checkpointHeader(emptyState()), encodeCheckpointRecord(emptyState()), true);
     await f.close();
     log({ kind: 'wal-created', file: path });
   } else if (await fs.exists(tmp)) {
@@ -204,22 +229,29 @@ export async function openWal(dir: string, options: WalOptions = {}): Promise<Op
  *     durable could be lost the same way). Skipped with fsync off, whose batches count as
  *     durable once written: a lost rename there means old state, never damaged state.
  */
-async function writeNewLog(fs: StorageFs, dir: string, header: Uint8Array, record: Uint8Array, syncDir: boolean,
+async function writeNewLog(fs: StorageFs, dir: string, what: string, header: Uint8Array, record: Uint8Array, syncDir: boolean,
   more: readonly Uint8Array[] = [], renamed: (f: StorageFile) => void = () => {}): Promise<StorageFile> {
   const tmp = join(dir, WAL_TEMP_FILE);
-  const f = await fs.open(tmp, 'create');
+  const bytes = Buffer.concat([header, record, ...more]);
+  const f = await namingDiskFull(tmp, `creating ${what}`, () => fs.open(tmp, 'create'));
   let inPlace = false;
   try {
-    await writeFully(f, Buffer.concat([header, record, ...more]), 0);
-    await f.sync();
-    await fs.rename(tmp, join(dir, WAL_FILE));
+    await namingDiskFull(tmp, `writing ${what} (${bytes.length} bytes)`, () => writeFully(f, bytes, 0));
+    await namingDiskFull(tmp, `fsyncing ${what}`, () => f.sync());
+    await namingDiskFull(tmp, `renaming it to ${WAL_FILE}`, () => fs.rename(tmp, join(dir, WAL_FILE)));
     inPlace = true;
     // The new file is the log now; whatever follows, the caller must hold (and close) it.
     renamed(f);
-    if (syncDir) await fs.syncDir(dir);
+    if (syncDir) await namingDiskFull(dir, `fsyncing the directory after renaming ${WAL_TEMP_FILE}`, () => fs.syncDir(dir));
     return f;
   } catch (err) {
-    if (!inPlace) await f.close().catch(() => {});
+    if (!inPlace) {
+      await f.close().catch(() => {});
+      // The old log is still the live one and this file is garbage. Removed at once: on a full
+      // disk it holds the very space the node needs (and the next open would remove it anyway).
+      // Best effort: a leftover is harmless (openWal removes it, never reads it).
+      await fs.unlink(tmp).catch(() => {});
+    }
     throw err;
   }
 }
@@ -366,6 +398,7 @@ export class Wal {
     this.queue = [];
     this.flushing = true;
     this.inFlight = group.length;
+    let appending = false;
     try {
       if (this.failure !== null) throw this.failure;
       // The last checkpoint of the group holds every batch before it: only it and the
@@ -377,11 +410,13 @@ export class Wal {
       if (checkpoint !== null) {
         await this.replaceLog(checkpoint, record!, records);
       } else if (records.length > 0) {
+        appending = true;
         const bytes = records.length === 1 ? records[0]! : Buffer.concat(records);
-        await writeFully(this.file, bytes, this.end);
+        const batches = `${records.length} batch${records.length === 1 ? '' : 'es'} (${bytes.length} bytes) at byte ${this.end}`;
+        await namingDiskFull(this.path, `appending ${batches}`, () => writeFully(this.file, bytes, this.end));
         if (this.fsync) {
           this.fsyncs++;
-          await this.file.datasync();
+          await namingDiskFull(this.path, `fsyncing ${batches}`, () => this.file.datasync());
         }
         this.end += bytes.length;
         this.recordsWritten += records.length;
@@ -390,6 +425,8 @@ export class Wal {
       for (const q of group) q.resolve();
     } catch (err) {
       this.fail(err);
+      // Before the rejections: a rejected batch may stop the process (the node exits at once).
+      if (appending) await this.cutFailedAppend();
       for (const q of group) q.reject(this.failure!);
     } finally {
       this.flushing = false;
@@ -408,7 +445,7 @@ export class Wal {
   private async replaceLog(cp: NonNullable<Queued['checkpoint']>, record: Uint8Array, records: readonly Uint8Array[]): Promise<void> {
     const before = this.end;
     const size = cp.header.length + record.length + records.reduce((n, r) => n + r.length, 0);
-    await writeNewLog(this.fs, this.dir, cp.header, record, this.fsync, records, f => {
+    await writeNewLog(this.fs, this.dir, 'a checkpoint', cp.header, record, this.fsync, records, f => {
       const old = this.file;
       this.file = f;
       this.end = size;
@@ -423,10 +460,26 @@ export class Wal {
     this.log({ kind: 'wal-checkpoint', file: this.path, compactedIdx: this.base, bytes: size, before });
   }
 
+  /**
+   * After a failed append (write or fsync): whatever part of the group reached the file lies
+   * past `end`, the last acknowledged byte, and belongs to batches that are rejected. Cut it
+   * so the file holds only whole acknowledged batches — on a full disk this also gives back
+   * the space. Best effort and not fsynced: if the cut is lost, recovery finds a torn tail and
+   * cuts it then (or keeps whole records of the group, which were never acknowledged, exactly
+   * as after a crash before the acknowledgement).
+   */
+  private async cutFailedAppend(): Promise<void> {
+    try {
+      await this.file.truncate(this.end);
+    } catch {
+      // Recovery cuts it instead.
+    }
+  }
+
   private fail(err: unknown): void {
     if (this.failure !== null) return;
     this.failure = err instanceof WalFailedError ? err : new WalFailedError(this.path, err);
-    this.log({ kind: 'wal-failed', file: this.path, error: this.failure.message });
+    this.log({ kind: 'wal-failed', file: this.path, error: this.failure.message, diskFull: this.failure.diskFull });
     // Batches already queued behind the failure are rejected by the flush that takes them.
     if (this.queue.length > 0) this.schedule();
   }
