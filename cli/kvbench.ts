@@ -6,7 +6,7 @@
  *   npm run bench -- [--nodes host:port,…] [--nodes-count 3|5] [--fsync on|off]
  *                    [--workload put|get|mixed|cas|all] [-c 1,64,256] [--duration 5] [--warmup 1]
  *                    [--keys 1000] [--value-size 16] [--seed N] [--entry all|leader]
- *                    [--failover] [--json]
+ *                    [--failover] [--cpu-prof <dir>] [--json]
  *
  * Without --nodes it starts its own local cluster (fresh temporary data directory, fsync on
  * unless --fsync off, no relays) and stops it and deletes its data at exit; it then also reports
@@ -18,21 +18,28 @@
  * indeterminate outcomes before, during and after the outage. The killed node is restarted
  * afterwards. Alone, --failover runs only the drill; with an explicit --workload both.
  *
+ * --cpu-prof <dir> (local cluster only): the nodes run under `node --cpu-prof` and write V8 CPU
+ * profiles into <dir>/node-<id>/ when they stop (open them in Chrome DevTools); kvbench then
+ * prints, per run, where each node's CPU went during the measured window (busy, GC, native,
+ * top functions) and the nodes' busy time per source file.
+ *
  * Output: tables on stdout (progress on stderr); with --json, stdout carries only JSON lines —
- * `meta`, one `run` per run, `failover`, `rss` — and the tables go to stderr. Nothing about time
+ * `meta`, one `run` per run, `failover`, `rss`, `profile` — and the tables go to stderr. Nothing about time
  * is asserted. Exit status: 0 when every run was made (errors in runs are reported, not fatal),
  * 1 when the cluster could not be started or reached, 2 on bad arguments.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { onOff, parseArgs } from './args.js';
 import { fetchStatus, formatAddr, parseAddr, type NodeAddr } from '../src/client/index.js';
 import {
-  createCluster, formatEvent, stopAllOnExit, writeTestConfig, type ClusterEvent, type LocalCluster,
+  createCluster, formatEvent, kvnodeCommand, stopAllOnExit, writeTestConfig, type ClusterEvent, type LocalCluster, type NodeCommand,
 } from '../src/cluster/index.js';
+import { performanceToHrtimeUs, readCpuProfiles, summarizeProfiles, type UsWindow } from '../src/bench/cpu-profile.js';
+import { formatProfiles, profileRecord } from '../src/bench/profile-report.js';
 import { formatBallot } from '../src/replica/ballot.js';
 import { CompletionTimeline } from '../src/bench/failover.js';
 import { kvshTarget } from '../src/bench/kvsh-target.js';
@@ -59,6 +66,7 @@ interface Options {
   seed?: number;
   entry: 'all' | 'leader';
   failover?: boolean;
+  cpuProf?: string;
   json?: boolean;
 }
 
@@ -107,7 +115,8 @@ const program = new Command()
   .option('--seed <n>', 'seed of the key and value choices (default: random, printed)', wholeNumber('--seed', 0))
   .addOption(new Option('--entry <where>', 'where operations enter: the leader first (default: forwarding through followers costs 1.4–2.4× throughput), or every node round robin').choices(['all', 'leader']).default('leader'))
   .option('--failover', 'local cluster: kill -9 the leader during a put workload and report the outage')
-  .option('--json', 'stdout: JSON lines only (meta, run, failover, rss); tables go to stderr')
+  .option('--cpu-prof <dir>', 'local cluster: profile the nodes (node --cpu-prof into <dir>/node-<id>/) and print where their CPU went in each run')
+  .option('--json', 'stdout: JSON lines only (meta, run, failover, rss, profile); tables go to stderr')
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -127,6 +136,16 @@ interface Local {
   removeExitHandlers: () => void;
 }
 
+/** kvnode under `node --cpu-prof`: each process writes its profile into <dir>/node-<id>/ when it exits. */
+function profiledNodeCommand(dir: string): NodeCommand {
+  return (launch) => {
+    const spec = kvnodeCommand(launch);
+    const into = join(dir, `node-${launch.id}`);
+    mkdirSync(into, { recursive: true });
+    return { ...spec, args: ['--cpu-prof', `--cpu-prof-dir=${into}`, ...spec.args] };
+  };
+}
+
 async function startLocal(o: Options): Promise<Local> {
   const dir = mkdtempSync(join(tmpdir(), 'kvbench-'));
   const { file } = await writeTestConfig({ nodes: o.nodesCount, dir, fsync: o.fsync, clusterId: 'kvbench' });
@@ -137,7 +156,10 @@ async function startLocal(o: Options): Promise<Local> {
       if (line !== undefined) say(line);
     }
   };
-  const cluster = createCluster({ configFile: file, fsync: o.fsync, relays: false, onEvent });
+  const cluster = createCluster({
+    configFile: file, fsync: o.fsync, relays: false, onEvent,
+    ...(o.cpuProf === undefined ? {} : { nodeCommand: profiledNodeCommand(o.cpuProf) }),
+  });
   const removeHandlers = stopAllOnExit(cluster, {
     onSignal: (sig) => {
       expectedExit = true;
@@ -254,6 +276,19 @@ async function failoverDrill(
   return { target: target.name, concurrency, killedLeader: k.killed, newLeader: k.newLeader, newLeaderMs: k.newLeaderMs, analysis, run };
 }
 
+function reportProfiles(
+  dir: string, ids: readonly number[], results: readonly LoopResult[], windows: readonly UsWindow[],
+  table: (text: string) => void, out: (line: string) => void,
+): void {
+  const profiles = new Map(ids.map((id) => [id, readCpuProfiles(join(dir, `node-${id}`))]));
+  results.forEach((r, i) => {
+    const nodes = ids.map((id) => ({ node: id, summary: summarizeProfiles(profiles.get(id)!, windows[i]) }));
+    table('');
+    table(formatProfiles(`where the nodes' CPU went: ${r.workload} C=${r.concurrency}, measured window (% of one core; profiles in ${dir})`, nodes));
+    for (const n of nodes) out(JSON.stringify(profileRecord(r, n)));
+  });
+}
+
 function formatRss(figures: readonly RssFigure[]): string {
   const mb = (kb: number): string => (Number.isFinite(kb) ? (kb / 1024).toFixed(1) : '-');
   return formatColumns(figures, [
@@ -271,6 +306,11 @@ async function main(): Promise<number> {
   if (parsed !== undefined) return parsed;
   const o = program.opts<Options>();
   const explicitWorkload = program.getOptionValueSource('workload') === 'cli';
+  if (o.cpuProf !== undefined && o.nodes !== undefined) {
+    say('kvbench: --cpu-prof needs the local cluster (it starts the nodes under the profiler): leave out --nodes');
+    return 2;
+  }
+  if (o.cpuProf !== undefined) o.cpuProf = resolve(o.cpuProf);
   if (o.failover && o.nodes !== undefined) {
     say('kvbench: --failover needs the local cluster (it kills the leader\'s process): leave out --nodes');
     return 2;
@@ -339,6 +379,8 @@ async function main(): Promise<number> {
 
     const extra = { nodes: addrs.length, fsync: cluster ? o.fsync : null, entry: o.entry };
     const results: LoopResult[] = [];
+    /** The measured window of each run, for the profiles. */
+    const windows: UsWindow[] = [];
     let populated = false;
     sampler?.start();
     for (const workload of workloads) {
@@ -350,7 +392,11 @@ async function main(): Promise<number> {
         const meter = nodeCpuMeter(cluster);
         const r = await runLoop(target, {
           workload, concurrency: c, durationMs: o.duration * 1000, warmupMs: o.warmup * 1000, keys: o.keys,
-          valueSize: o.valueSize, seed, prepopulate: false, onStart: meter.onStart,
+          valueSize: o.valueSize, seed, prepopulate: false,
+          onStart: (w) => {
+            windows.push({ fromUs: performanceToHrtimeUs(w.measureFromMs), toUs: performanceToHrtimeUs(w.endMs) });
+            meter.onStart(w);
+          },
         });
         const nodeCpu = meter.result();
         results.push(r);
@@ -387,6 +433,11 @@ async function main(): Promise<number> {
       table('');
       table('resident memory of the node processes during the runs above');
       table(formatRss(memory));
+    }
+    if (o.cpuProf !== undefined && local) {
+      // The nodes write their profiles as they exit.
+      await local.cluster.stopAll();
+      reportProfiles(o.cpuProf, local.cluster.nodeIds, results, windows, table, out);
     }
     return 0;
   } catch (e) {

@@ -6,7 +6,7 @@
  * Nothing about time or speed is asserted.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -460,6 +460,24 @@ describe('kvbench CLI (real processes)', function () {
     expect(run.stderr).to.match(/unavailable\s+\S+ ms/);
   });
 
+  it('--cpu-prof profiles the nodes and says, per run and node, where their CPU went in the measured window', async () => {
+    const profDir = join(dir, 'prof');
+    const run = await runKvbench(['--workload', 'put', '-c', '4', '--duration', '1', '--warmup', '0.2', '--keys', '50', '--cpu-prof', profDir, '--json']);
+    expect(run.code, run.stderr).to.equal(0);
+    const profiles = jsonLines(run).filter((r) => r.type === 'profile');
+    expect(profiles.map((p) => p.node)).to.deep.equal([1, 2, 3]);
+    for (const p of profiles) {
+      expect(p).to.include({ workload: 'put', concurrency: 4 });
+      // The window is the measured second (not the start-up or the warm-up), and every node worked in it.
+      expect(p.wallMs as number, JSON.stringify(p)).to.be.within(500, 1500);
+      expect(p.busyMs as number).to.be.greaterThan(0);
+      expect((p.functions as unknown[]).length).to.be.greaterThan(0);
+    }
+    for (const id of [1, 2, 3]) expect(readdirSync(join(profDir, `node-${id}`)).some((f) => f.endsWith('.cpuprofile'))).to.equal(true);
+    expect(run.stderr).to.match(/where the nodes' CPU went: put C=4/);
+    expect(run.stderr).to.match(/file \(self time, all nodes\)/);
+  });
+
   it('refuses --failover with --nodes, and bad flags', async () => {
     const a = await runKvbench(['--failover', '--nodes', '127.0.0.1:1']);
     expect(a.code).to.equal(2);
@@ -468,5 +486,8 @@ describe('kvbench CLI (real processes)', function () {
     expect(b.code).to.equal(2);
     const c = await runKvbench(['-c', '0']);
     expect(c.code).to.equal(2);
+    const d = await runKvbench(['--cpu-prof', 'x', '--nodes', '127.0.0.1:1']);
+    expect(d.code).to.equal(2);
+    expect(d.stderr).to.match(/--cpu-prof needs the local cluster/);
   });
 });
