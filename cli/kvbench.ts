@@ -40,7 +40,7 @@ import {
 } from '../src/cluster/index.js';
 import { performanceToHrtimeUs, readCpuProfiles, summarizeProfiles, type UsWindow } from '../src/bench/cpu-profile.js';
 import { formatProfiles, profileRecord } from '../src/bench/profile-report.js';
-import { formatBallot } from '../src/replica/ballot.js';
+import { ballotEq, formatBallot } from '../src/replica/ballot.js';
 import { CompletionTimeline } from '../src/bench/failover.js';
 import { kvshTarget } from '../src/bench/kvsh-target.js';
 import {
@@ -127,7 +127,26 @@ function say(line: string): void {
 /** The address of the node that says it leads (role leader, accept phase), asking each at once. */
 async function findLeaderAddr(addrs: readonly NodeAddr[]): Promise<NodeAddr | undefined> {
   const answers = await Promise.all(addrs.map((a) => fetchStatus(a, { timeoutMs: 1000 }).then((s) => ({ a, s }), () => undefined)));
-  return answers.find((x) => x && x.s.role === 'leader' && x.s.phase === 'accept')?.a;
+  const leader = answers.find((x) => x && x.s.role === 'leader' && x.s.phase === 'accept');
+  return leader?.a;
+}
+
+/**
+ * The leader once the election has settled: every node answers and names the leader's ballot.
+ * Right after a start, a majority can elect a node before the last one is heard; when that one
+ * has the higher ballot it takes over a moment later (BLE elects the highest quorum-connected
+ * ballot), and an entry chosen before would be a follower forwarding everything. Falls back to
+ * whoever says it leads after `timeoutMs` (a node may be down).
+ */
+async function settledLeaderAddr(addrs: readonly NodeAddr[], timeoutMs = 5000): Promise<NodeAddr | undefined> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const answers = await Promise.all(addrs.map((a) => fetchStatus(a, { timeoutMs: 1000 }).then((s) => ({ a, s }), () => undefined)));
+    const leader = answers.find((x) => x && x.s.role === 'leader' && x.s.phase === 'accept');
+    if (leader && answers.every((x) => x && ballotEq(x.s.electedBallot, leader.s.leaderBallot))) return leader.a;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return findLeaderAddr(addrs);
 }
 
 interface Local {
@@ -362,20 +381,34 @@ async function main(): Promise<number> {
   try {
     let prefer: NodeAddr | undefined;
     if (o.entry === 'leader') {
-      prefer = await findLeaderAddr(addrs);
+      prefer = await settledLeaderAddr(addrs);
       if (!prefer) {
         say('kvbench: --entry leader: no node says it leads');
         return 1;
       }
     }
     target = kvshTarget(addrs, { name, client: prefer ? { prefer } : {} });
+    const describeAddr = (a: NodeAddr): string => {
+      const id = cluster?.nodeIds.find((i) => formatAddr(cluster.addr(i)) === formatAddr(a));
+      return id === undefined ? formatAddr(a) : `node ${id} (${formatAddr(a)})`;
+    };
+    /** Before each run: operations enter at the node that leads now (leadership may have moved). */
+    const followLeader = async (): Promise<void> => {
+      if (!prefer) return;
+      const now = await findLeaderAddr(addrs);
+      if (!now || (now.host === prefer.host && now.port === prefer.port)) return;
+      say(`kvbench: the leader is now ${describeAddr(now)}; operations enter there`);
+      prefer = now;
+      target?.close();
+      target = kvshTarget(addrs, { name, client: { prefer } });
+    };
     const meta = {
       type: 'meta', target: name, nodes: addrs.map(formatAddr), local: cluster !== undefined, fsync: cluster ? o.fsync : null,
       entry: o.entry, workloads, concurrency: o.concurrency, durationMs: o.duration * 1000, warmupMs: o.warmup * 1000,
       keys: o.keys, valueSize: o.valueSize, seed, failover: o.failover === true,
     };
     out(JSON.stringify(meta));
-    say(`kvbench: ${name}; ${o.keys} keys, ${o.valueSize}-byte values, ${o.duration} s per run after ${o.warmup} s warm-up; seed ${seed}${prefer ? `; entry ${formatAddr(prefer)}` : ''}`);
+    say(`kvbench: ${name}; ${o.keys} keys, ${o.valueSize}-byte values, ${o.duration} s per run after ${o.warmup} s warm-up; seed ${seed}${prefer ? `; entry ${describeAddr(prefer)}` : ''}`);
 
     const extra = { nodes: addrs.length, fsync: cluster ? o.fsync : null, entry: o.entry };
     const results: LoopResult[] = [];
@@ -389,6 +422,7 @@ async function main(): Promise<number> {
         populated = true;
       }
       for (const c of o.concurrency) {
+        await followLeader();
         const meter = nodeCpuMeter(cluster);
         const r = await runLoop(target, {
           workload, concurrency: c, durationMs: o.duration * 1000, warmupMs: o.warmup * 1000, keys: o.keys,
