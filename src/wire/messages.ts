@@ -95,6 +95,10 @@ export const ERROR_CODES = {
   'frame-too-large': 4,
   'unexpected-message': 5,
   'wrong-cluster': 6,
+  /** A peer that did not prove it knows the cluster secret (peer authentication). */
+  'auth-failed': 7,
+  /** The node already serves as many client connections as it allows. */
+  'too-many-connections': 8,
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 

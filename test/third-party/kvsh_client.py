@@ -77,6 +77,8 @@ ERROR_CODES = {
     4: "frame-too-large",
     5: "unexpected-message",
     6: "wrong-cluster",
+    7: "auth-failed",
+    8: "too-many-connections",
 }
 ERROR_NAMES = {name: code for code, name in ERROR_CODES.items()}
 
