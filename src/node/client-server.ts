@@ -1,21 +1,29 @@
 /**
- * The client port: any number of connections, each with any number of requests in flight,
- * matched by requestId.
+ * The client port: up to `maxConnections` connections, each with up to
+ * `maxInFlightPerConnection` requests in flight, matched by requestId.
  *
  * A client-request becomes a `request` input of the replica; its answer is the replica's
  * reply for that (clientId, seq), delivered once the entry is decided and applied here (the
  * replica computes it from its own copy, whether this node leads or forwarded the entry). A
  * request still waiting after `requestTimeoutMs` is answered `unknown`: the entry may yet be
  * decided, so the client must treat it as indeterminate and retry with the same (clientId, seq).
+ *
+ * Limits (protocol.md, Limits). A connection beyond `maxConnections` is accepted, sent the
+ * error frame `too-many-connections` and closed. A connection with `maxInFlightPerConnection`
+ * requests waiting, or with more than `pauseReadingAboveBytes` of answers it has not read yet,
+ * is not read from until that is no longer so: backpressure through TCP, nothing dropped, and
+ * nothing buffered per connection beyond those bounds (plus FramedSocket's hard cap, which
+ * closes a connection whose unread answers still pile up).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { LogIdx } from '../replica/ballot.js';
 import type { Command } from '../replica/entry.js';
 import type { ClientReply, ReplicaStatus } from '../replica/types.js';
 import { MAX_COMMAND_BYTES, commandBytes, entryBytes, type Entry } from '../replica/entry.js';
-import { MAX_FRAME_BYTES } from '../wire/codec.js';
+import { MAX_FRAME_BYTES, encodeMessage } from '../wire/codec.js';
+import { encodeFrame } from '../wire/frame.js';
 import type { ClientRequest, LogRequest, LogResponse, PeerLink, StatusResponse, WireMessage } from '../wire/messages.js';
-import { FramedSocket } from './framed-socket.js';
+import { FramedSocket, type PauseReason } from './framed-socket.js';
 import type { Logger } from './logger.js';
 import { BOTTOM } from '../replica/ballot.js';
 
@@ -23,6 +31,42 @@ import { BOTTOM } from '../replica/ballot.js';
 export const MAX_LOG_ENTRIES_PER_RESPONSE = 1000;
 /** Budget for a log-response's entries, well under the frame limit (strings are counted). */
 const LOG_RESPONSE_BYTE_BUDGET = MAX_FRAME_BYTES / 2;
+
+export interface ClientPortLimits {
+  /** Open client connections; one more is refused with `too-many-connections`. */
+  readonly maxConnections: number;
+  /** Requests waiting for an answer on one connection; at the limit, reading pauses. */
+  readonly maxInFlightPerConnection: number;
+  /** Unsent answer bytes on one connection above which reading pauses until they drain. */
+  readonly pauseReadingAboveBytes: number;
+}
+
+export const DEFAULT_CLIENT_PORT_LIMITS: ClientPortLimits = {
+  maxConnections: 1024,
+  maxInFlightPerConnection: 1024,
+  pauseReadingAboveBytes: 1024 * 1024,
+};
+
+/** Refusals are logged at most this often (a summary with the count), not once per connection. */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
+/** How long a refused connection may take to receive its error frame. */
+const REFUSE_GRACE_MS = 1000;
+
+/** One connection's figures, for tests and operators. */
+export interface ClientConnectionStats {
+  readonly remote: string;
+  readonly inFlight: number;
+  /** The most requests this connection ever had in flight at once. */
+  readonly maxInFlight: number;
+  readonly pausedBy: readonly PauseReason[];
+  /** Bytes written to the socket that the kernel has not taken yet. */
+  readonly unsentBytes: number;
+}
+
+interface ConnState {
+  inFlight: number;
+  maxInFlight: number;
+}
 
 /** What the client port needs from the rest of the node. */
 export interface ClientPortBackend {
@@ -48,16 +92,23 @@ interface Waiter {
 
 export class ClientServer {
   private readonly server: Server;
-  private readonly connections = new Set<FramedSocket>();
+  private readonly connections = new Map<FramedSocket, ConnState>();
   /** clientId → seq → requests waiting for that command's result. */
   private readonly waiting = new Map<string, Map<number, Waiter[]>>();
   private closing = false;
+  private readonly limits: ClientPortLimits;
+  /** Connections refused for the connection limit: in all, and since the last log line. */
+  private refused = 0;
+  private refusedUnlogged = 0;
+  private lastRefusalLog = -Infinity;
 
   constructor(
     private readonly backend: ClientPortBackend,
     private readonly logger: Logger,
     private readonly requestTimeoutMs: number,
+    limits: Partial<ClientPortLimits> = {},
   ) {
+    this.limits = { ...DEFAULT_CLIENT_PORT_LIMITS, ...limits };
     this.server = createServer((s) => this.accept(s));
   }
 
@@ -85,8 +136,8 @@ export class ClientServer {
     this.waiting.clear();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
-      for (const c of this.connections) c.socket.end();
-      setTimeout(() => { for (const c of this.connections) c.destroy('node stopping'); }, 200).unref();
+      for (const c of this.connections.keys()) c.socket.end();
+      setTimeout(() => { for (const c of this.connections.keys()) c.destroy('node stopping'); }, 200).unref();
     });
   }
 
@@ -100,7 +151,21 @@ export class ClientServer {
     for (const w of waiters) {
       clearTimeout(w.timer);
       w.conn.send({ kind: 'client-response', requestId: w.requestId, status: 'result', result: reply.result });
+      this.answered(w.conn);
     }
+  }
+
+  /** Per open connection: requests in flight, the most ever, whether reading is paused. */
+  connectionStats(): ClientConnectionStats[] {
+    return [...this.connections].map(([conn, st]) => ({
+      remote: conn.remote, inFlight: st.inFlight, maxInFlight: st.maxInFlight,
+      pausedBy: [...conn.readingPausedBy], unsentBytes: conn.socket.writableLength,
+    }));
+  }
+
+  /** Connections refused for the connection limit since the start. */
+  get refusedConnections(): number {
+    return this.refused;
   }
 
   get inFlight(): number {
@@ -114,12 +179,45 @@ export class ClientServer {
       socket.destroy();
       return;
     }
+    if (this.connections.size >= this.limits.maxConnections) {
+      this.refuse(socket);
+      return;
+    }
     const conn: FramedSocket = new FramedSocket(socket, {
       onMessage: (m) => this.onMessage(conn, m),
       onClose: () => this.dropConnection(conn),
       onBadInput: (b) => this.logger.warn('bad-input', { port: 'client', remote: conn.remote, code: b.code, error: b.message }),
-    });
-    this.connections.add(conn);
+    }, { pauseReadingAboveBytes: this.limits.pauseReadingAboveBytes });
+    this.connections.set(conn, { inFlight: 0, maxInFlight: 0 });
+  }
+
+  /**
+   * Over the connection limit: the error frame, then close. Nothing is read from the socket.
+   * One log line per burst: the first refusal, then at most one summary per interval.
+   */
+  private refuse(socket: Socket): void {
+    this.refused++;
+    this.refusedUnlogged++;
+    const now = Date.now();
+    if (now - this.lastRefusalLog >= REFUSAL_LOG_INTERVAL_MS) {
+      this.logger.warn('too-many-connections', {
+        port: 'client', limit: this.limits.maxConnections, refused: this.refusedUnlogged, refusedTotal: this.refused,
+      });
+      this.lastRefusalLog = now;
+      this.refusedUnlogged = 0;
+    }
+    socket.on('error', () => { /* the refused side may reset; nothing to do */ });
+    const message = `this node already has ${this.connections.size} client connections (the limit is ${this.limits.maxConnections}); try again later or another node`;
+    socket.end(encodeFrame(encodeMessage({ kind: 'error', code: 'too-many-connections', message })));
+    setTimeout(() => socket.destroy(), REFUSE_GRACE_MS).unref();
+  }
+
+  /** A request on `conn` was answered (or given up): it no longer counts against the limit. */
+  private answered(conn: FramedSocket): void {
+    const st = this.connections.get(conn);
+    if (!st) return;
+    st.inFlight--;
+    if (st.inFlight < this.limits.maxInFlightPerConnection) conn.resumeReading('in-flight');
   }
 
   private onMessage(conn: FramedSocket, m: WireMessage): void {
@@ -152,6 +250,12 @@ export class ClientServer {
     if (!waiters) bySeq.set(command.seq, waiters = []);
     const timer = setTimeout(() => this.timeOut(command, conn, requestId), this.requestTimeoutMs);
     waiters.push({ conn, requestId, timer });
+    const st = this.connections.get(conn);
+    if (st) {
+      st.inFlight++;
+      st.maxInFlight = Math.max(st.maxInFlight, st.inFlight);
+      if (st.inFlight >= this.limits.maxInFlightPerConnection) conn.pauseReading('in-flight');
+    }
     this.backend.submit(command);
   }
 
@@ -170,7 +274,11 @@ export class ClientServer {
     if (!bySeq || !waiters) return false;
     const kept = waiters.filter((w) => !match(w));
     if (kept.length === waiters.length) return false;
-    for (const w of waiters) if (match(w)) clearTimeout(w.timer);
+    for (const w of waiters) {
+      if (!match(w)) continue;
+      clearTimeout(w.timer);
+      this.answered(w.conn);
+    }
     if (kept.length > 0) bySeq.set(seq, kept);
     else {
       bySeq.delete(seq);

@@ -52,6 +52,11 @@ export const clusterConfigSchema = z.object({
    * compaction off; absent: the replica's default (10,000).
    */
   snapshotEntries: z.number().int().min(0).optional(),
+  /** Client-port limits (protocol.md, Limits); absent fields take the defaults of client-server.ts. */
+  limits: z.object({
+    maxClientConnections: z.number().int().min(1).max(1_000_000).optional(),
+    maxRequestsInFlightPerConnection: z.number().int().min(1).max(1_000_000).optional(),
+  }).strict().optional(),
   nodes: z.array(nodeSchema).min(1),
 }).strict().superRefine((c, ctx) => {
   const ids = new Set<number>();

@@ -37,7 +37,16 @@ export interface FramedSocketOptions {
    * snapshots). Elsewhere a fragment is an unexpected message.
    */
   readonly acceptFragments?: boolean;
+  /**
+   * Backpressure on a slow reader (client connections): once this many bytes wait in the
+   * socket's send buffer, stop reading from the other side until the buffer drains. Absent:
+   * never paused for output (peer connections, where `maxBufferedBytes` alone applies).
+   */
+  readonly pauseReadingAboveBytes?: number;
 }
+
+/** Why reading from a connection is paused; reading resumes once no reason is left. */
+export type PauseReason = 'in-flight' | 'output';
 
 export class FramedSocket {
   private closed = false;
@@ -47,6 +56,10 @@ export class FramedSocket {
   private joining: { total: number; parts: Uint8Array[]; got: number } | null = null;
   private readonly maxBufferedBytes: number;
   private readonly acceptFragments: boolean;
+  private readonly pauseReadingAboveBytes: number | undefined;
+  private readonly pausedBy = new Set<PauseReason>();
+  /** Wakes the read loop when reading resumes (or the connection closes). */
+  private wakeReader: (() => void) | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -55,9 +68,12 @@ export class FramedSocket {
   ) {
     this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.acceptFragments = options.acceptFragments ?? false;
+    this.pauseReadingAboveBytes = options.pauseReadingAboveBytes;
     socket.setNoDelay(true);
     socket.on('error', (err) => { this.closeReason = err.message; });
+    socket.on('drain', () => this.resumeReading('output'));
     socket.on('close', () => {
+      this.wake();
       if (this.closed) return;
       this.closed = true;
       this.handlers.onClose?.(this.closeReason);
@@ -72,6 +88,31 @@ export class FramedSocket {
 
   get isOpen(): boolean {
     return !this.closed && !this.socket.destroyed;
+  }
+
+  /** Whether reading is paused, and why. */
+  get readingPausedBy(): ReadonlySet<PauseReason> {
+    return this.pausedBy;
+  }
+
+  /**
+   * Stops taking frames from this connection until `resumeReading(reason)`. Frames already
+   * read are still delivered one by one only while not paused; unread bytes stay in the
+   * socket's (bounded) buffer and then in the kernel, so TCP flow control slows the sender.
+   */
+  pauseReading(reason: PauseReason): void {
+    this.pausedBy.add(reason);
+  }
+
+  resumeReading(reason: PauseReason): void {
+    if (!this.pausedBy.delete(reason) || this.pausedBy.size > 0) return;
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.wakeReader;
+    this.wakeReader = null;
+    w?.();
   }
 
   get remote(): string {
@@ -107,6 +148,10 @@ export class FramedSocket {
       });
     }
     this.socket.write(encodeFrame(body));
+    // Above the threshold write() has returned false, so 'drain' follows once the buffer empties.
+    if (this.pauseReadingAboveBytes !== undefined && this.socket.writableLength > this.pauseReadingAboveBytes) {
+      this.pauseReading('output');
+    }
   }
 
   /** Sends an error frame, then closes the connection. */
@@ -117,6 +162,7 @@ export class FramedSocket {
     this.closed = true;
     this.handlers.onClose?.(this.closeReason);
     this.socket.end();
+    this.wake();
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
@@ -128,6 +174,7 @@ export class FramedSocket {
       this.handlers.onClose?.(reason);
     }
     this.socket.destroy();
+    this.wake();
   }
 
   /** Passes a whole message through; collects fragments and returns their message once whole. */
@@ -172,6 +219,9 @@ export class FramedSocket {
           return;
         }
         if (msg) this.handlers.onMessage(msg);
+        // Backpressure: take no further frame while paused (the loop stops pulling from the
+        // socket, whose buffer fills, and the kernel's, and TCP's window closes on the sender).
+        while (this.pausedBy.size > 0 && !this.closed) await new Promise<void>((r) => { this.wakeReader = r; });
       }
     } catch (err) {
       if (this.closed) return;

@@ -86,7 +86,10 @@ export class KvNode {
       peers: () => this.links?.status() ?? [],
       log: () => ({ from: this.driver?.compactedIdx ?? 0, entries: this.driver?.log ?? [] }),
       submit: (command: Command) => this.driver?.push({ kind: 'request', command }),
-    }, this.logger, config.timing.requestTimeoutMs);
+    }, this.logger, config.timing.requestTimeoutMs, {
+      ...(config.limits?.maxClientConnections !== undefined && { maxConnections: config.limits.maxClientConnections }),
+      ...(config.limits?.maxRequestsInFlightPerConnection !== undefined && { maxInFlightPerConnection: config.limits.maxRequestsInFlightPerConnection }),
+    });
   }
 
   /** Listens, then recovers or bootstraps. Resolves once both ports listen. */
