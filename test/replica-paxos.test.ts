@@ -677,6 +677,42 @@ describe('replica: Sequence Paxos', () => {
   });
 
   describe('configuration', () => {
+    it('a proposal forwarded to a leader that dies with it is forwarded again to the next leader, once', () => {
+      for (const reforwardTicks of [undefined, 0]) {
+        const h = cluster([1, 2, 3], { reforwardTicks });
+        // Node 1 forwards to leader 3, which crashes before the forward arrives.
+        h.request(1, command('c', 1, put('x', '1')));
+        h.crash(3);
+        h.rounds(3);
+        expect(h.leader()).to.equal(2);
+        h.deliverAll();
+        h.rounds(1);
+        if (reforwardTicks === 0) {
+          // Without it the command is lost until its client retries.
+          expect(results(h, 1), 'reforwarding off').to.deep.equal([]);
+          continue;
+        }
+        // No client retry: node 1 forwarded it again to node 2, and it is decided once.
+        expect(results(h, 1)).to.deep.equal([{ kind: 'ok' }]);
+        expect(logOf(h, 2).filter((e) => e === 'c#1')).to.have.length(1);
+      }
+    });
+
+    it('a new leader orders the proposals it had forwarded to the leader it replaces; decided ones are not proposed again', () => {
+      const h = cluster([1, 2, 3]);
+      // c#1 is forwarded by node 2 and decided; c#2 is forwarded by node 2 and lost with leader 3.
+      h.request(2, command('c', 1, put('x', '1')));
+      h.deliverAll();
+      h.request(2, command('c', 2, put('x', '2')));
+      h.crash(3);
+      h.rounds(3);
+      expect(h.leader()).to.equal(2);
+      h.deliverAll();
+      h.rounds(1);
+      expect(results(h, 2)).to.deep.equal([{ kind: 'ok' }, { kind: 'ok' }]);
+      expect(logOf(h, 2).filter((e) => e.startsWith('c#'))).to.deep.equal(['c#1', 'c#2']);
+    });
+
     it('non-contiguous node ids work, and nothing is ever sent outside the configuration (BUG-15)', () => {
       const ids = [2, 5, 9];
       const h = cluster(ids);

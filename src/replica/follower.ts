@@ -182,11 +182,25 @@ export function onDecide(sp: SequencePaxos, from: NodeId, m: Decide): void {
   onStreamMessage(sp, from, m);
 }
 
-/** Forwards waiting proposals to the leader we promised, if we know one (BUG-12: the client retries if it is lost). */
+/**
+ * Forwards waiting proposals to the leader we promised, if we know one.
+ *
+ * A proposal forwarded to a leader that then dies is lost with it (BUG-12); its client would
+ * wait out its attempt timeout before retrying. So a follower remembers what it forwarded for
+ * `reforwardTicks` ticks, and once it follows another leader it forwards those proposals again,
+ * ahead of newer ones — except those our log shows decided already. Some may still be in the log
+ * undecided (the old leader got them, the new one will keep them): the copy is then a duplicate
+ * (clientId, seq), which the state machine applies once and answers with the first copy's
+ * result — the same path as a client's own retry.
+ */
 export function flush(sp: SequencePaxos): void {
   const leaderId = sp.promised.pid;
-  if (sp.waiting.length === 0 || leaderId === 0 || leaderId === sp.id) return;
-  sp.send(leaderId, { kind: 'proposal-forward', entries: sp.waiting.splice(0) });
+  if (leaderId === 0 || leaderId === sp.id) return;
+  if (sp.forwarded.some((f) => f.to !== leaderId)) sp.waiting.unshift(...sp.takeForwarded(leaderId));
+  if (sp.waiting.length === 0) return;
+  const entries = sp.waiting.splice(0);
+  sp.send(leaderId, { kind: 'proposal-forward', entries });
+  if ((sp.config.reforwardTicks ?? 0) > 0) sp.forwarded.push({ to: leaderId, tick: sp.ticks, decidedAt: sp.decidedIdx, entries });
 }
 
 export function onResendTimer(sp: SequencePaxos): void {

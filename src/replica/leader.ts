@@ -28,7 +28,9 @@ export function handleLeader(sp: SequencePaxos, n: Ballot): void {
   };
   const lead = new LeaderState(n, own);
   lead.promises.set(sp.id, own);
-  // Proposals that waited for a leader are ours to order now.
+  // Proposals that waited for a leader are ours to order now, and so are the ones we forwarded
+  // to the leader we replace (follower.flush explains why; duplicates are applied once).
+  for (const e of sp.takeForwarded()) lead.buffered.push(e);
   for (const e of sp.waiting) lead.buffered.push(e);
   sp.waiting = [];
   sp.lead = lead;

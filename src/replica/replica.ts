@@ -46,6 +46,8 @@ export class Replica {
     this.sp = new SequencePaxos({
       id: config.id, peers, clusterSize: config.nodes.length, resendTicks: config.resendTicks,
       maxBatch: config.maxBatch ?? DEFAULT_MAX_BATCH, plantedBug: config.plantedBug,
+      // Three election rounds: a dead leader is noticed and replaced within about two.
+      reforwardTicks: config.reforwardTicks ?? 3 * config.electionTicks,
     }, state);
     this.ble = new BallotLeaderElection({
       id: config.id, peers, clusterSize: config.nodes.length,

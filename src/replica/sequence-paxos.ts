@@ -27,7 +27,21 @@ export interface PaxosConfig {
   readonly clusterSize: number;
   readonly resendTicks: number;
   readonly maxBatch: number;
+  /**
+   * How many ticks a follower remembers the proposals it forwarded, to forward them again if
+   * another node leads before they show up decided (follower.flush). Long enough to span the
+   * election after a leader dies; 0 turns it off.
+   */
+  readonly reforwardTicks?: number;
   readonly plantedBug?: PlantedBug;
+}
+
+/** Proposals a follower forwarded, to whom, when (in its ticks), and its decided index then. */
+export interface Forwarded {
+  readonly to: NodeId;
+  readonly tick: number;
+  readonly decidedAt: LogIdx;
+  readonly entries: readonly Entry[];
 }
 
 /** What a leader remembers of one promise. */
@@ -79,6 +93,10 @@ export class SequencePaxos {
   batch: Entry[] = [];
   /** Follower: proposals waiting for a known leader. */
   waiting: Entry[] = [];
+  /** Follower: proposals forwarded in the last `reforwardTicks` ticks, oldest first. */
+  forwarded: Forwarded[] = [];
+  /** Ticks seen, for `forwarded`. */
+  ticks = 0;
   decidedChanged = false;
   readonly quorum: number;
   private ticksToResend: number;
@@ -175,7 +193,34 @@ export class SequencePaxos {
     }
   }
 
+  /**
+   * Removes the remembered forwards (all, or those not sent to `leaderId`) and returns their
+   * entries that are not decided in our log yet — those may have died with the leader they
+   * went to. A forwarded command can only be decided after the decided index at the time it was
+   * forwarded, so only that part of the log is searched. Where it is compacted away the entry is
+   * returned anyway: a duplicate is applied once.
+   */
+  takeForwarded(exceptTo?: NodeId): Entry[] {
+    const taken = this.forwarded.filter((f) => f.to !== exceptTo);
+    if (taken.length === 0) return [];
+    this.forwarded = this.forwarded.filter((f) => f.to === exceptTo);
+    const key = (e: Entry): string | null => (e.kind === 'command' ? `${e.command.clientId}\u0000${e.command.seq}` : null);
+    const decided = new Set<string>();
+    const from = Math.max(Math.min(...taken.map((f) => f.decidedAt)), this.compactedIdx);
+    for (let i = from; i < this.decidedIdx; i++) {
+      const k = key(entryAt(this.state, i)!);
+      if (k !== null) decided.add(k);
+    }
+    return taken.flatMap((f) => f.entries).filter((e) => {
+      const k = key(e);
+      return k === null || !decided.has(k);
+    });
+  }
+
   tick(): void {
+    this.ticks++;
+    const keep = this.config.reforwardTicks ?? 0;
+    while (this.forwarded.length > 0 && this.forwarded[0]!.tick < this.ticks - keep) this.forwarded.shift();
     if (--this.ticksToResend > 0) return;
     this.ticksToResend = this.config.resendTicks;
     if (this.role === 'leader') leader.onResendTimer(this);

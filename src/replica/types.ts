@@ -71,6 +71,11 @@ export interface ReplicaConfig {
   readonly resendTicks: number;
   /** Most entries in one AcceptDecide (default 256). */
   readonly maxBatch?: number;
+  /**
+   * Ticks a follower keeps the proposals it forwarded, to forward them again to the next leader
+   * if the one it sent them to is replaced meanwhile (default 3 × electionTicks; 0 turns it off).
+   */
+  readonly reforwardTicks?: number;
   /** Sessions unused for this many decided entries are expired through the log (default 100000). */
   readonly sessionIdleEntries?: number;
   /**

@@ -49,6 +49,8 @@ export interface HarnessOptions {
   readonly plantedBug?: PlantedBug;
   readonly maxBatch?: number;
   readonly sessionIdleEntries?: number;
+  /** ReplicaConfig.reforwardTicks (default: the replica's, 3 election rounds). */
+  readonly reforwardTicks?: number;
   /** Throw on the first violation (default true); otherwise only record it. */
   readonly strict?: boolean;
 }
@@ -137,7 +139,7 @@ export class ReplicaHarness {
         id, nodes: options.nodes, priority: options.priorities?.[id],
         electionTicks: options.electionTicks ?? 5, resendTicks: options.resendTicks ?? 3,
         maxBatch: options.maxBatch, sessionIdleEntries: options.sessionIdleEntries,
-        plantedBug: options.plantedBug,
+        reforwardTicks: options.reforwardTicks, plantedBug: options.plantedBug,
       };
       const durable = cloneState(options.states?.[id] ?? emptyState());
       this.slots.set(id, {
