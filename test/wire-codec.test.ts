@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import type { Snapshot } from '../src/replica/snapshot.js';
 import { decodeMessage, encodeMessage, MAX_FRAME_BYTES, MESSAGE_TYPE, ProtocolError } from '../src/wire/codec.js';
-import { PROTOCOL_VERSION, type WireMessage } from '../src/wire/messages.js';
+import { ERROR_CODES, PROTOCOL_VERSION, type WireMessage } from '../src/wire/messages.js';
 import { messageArb } from './support/wire-arbitraries.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 1_000_000);
@@ -69,6 +69,85 @@ describe('wire codec', function () {
       decodeOrProtocolError(Uint8Array.from([PROTOCOL_VERSION, ...b]));
       decodeOrProtocolError(b);
     }), { seed, numRuns: 3000 * runs });
+  });
+
+  /**
+   * The codec's contract for hostile input: arbitrary bytes, and valid encodings mutated the
+   * ways a fuzzer or a broken peer would (bit flips, cuts, inserted and deleted bytes, another
+   * type byte, two messages spliced), decode either to a typed refusal — a ProtocolError whose
+   * code is one of ERROR_CODES — or to a message that encodes back to exactly those bytes (the
+   * encoding is canonical: no two byte strings decode to the same message).
+   */
+  describe('decoding hostile bytes: a typed refusal, or a message that re-encodes to the same bytes', () => {
+    const typeBytes = Object.values(MESSAGE_TYPE);
+    const check = (b: Uint8Array): void => {
+      let r: WireMessage;
+      try {
+        r = decodeMessage(b);
+      } catch (e) {
+        expect(e, `decoding ${Buffer.from(b).toString('hex')} threw something else`).to.be.instanceOf(ProtocolError);
+        expect(Object.keys(ERROR_CODES)).to.include((e as ProtocolError).code);
+        return;
+      }
+      expect(Buffer.from(encodeMessage(r)).toString('hex'), `${r.kind} decoded from these bytes re-encodes differently`)
+        .to.equal(Buffer.from(b).toString('hex'));
+    };
+    type Mutation = (b: Uint8Array) => Uint8Array;
+    const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+      fc.tuple(fc.nat(), fc.integer({ min: 0, max: 7 })).map(([at, bit]): Mutation => (b) => {
+        const c = Uint8Array.from(b);
+        if (c.length > 0) c[at % c.length] = c[at % c.length]! ^ (1 << bit);
+        return c;
+      }),
+      fc.nat().map((at): Mutation => (b) => b.subarray(0, at % (b.length + 1))),
+      fc.tuple(fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 8 })).map(([at, ins]): Mutation => (b) => {
+        const i = at % (b.length + 1);
+        return Uint8Array.from([...b.subarray(0, i), ...ins, ...b.subarray(i)]);
+      }),
+      fc.tuple(fc.nat(), fc.integer({ min: 1, max: 8 })).map(([at, n]): Mutation => (b) => {
+        const i = at % (b.length + 1);
+        return Uint8Array.from([...b.subarray(0, i), ...b.subarray(i + n)]);
+      }),
+      fc.constantFrom(...typeBytes).map((t): Mutation => (b) => {
+        const c = Uint8Array.from(b);
+        if (c.length > 1) c[1] = t;
+        return c;
+      }),
+      fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })).map(([at, v]): Mutation => (b) => {
+        const c = Uint8Array.from(b);
+        if (c.length > 0) c[at % c.length] = v;
+        return c;
+      }),
+      // A count or length field set to something large: u32 0xffffffff / 0x00100000 over four bytes.
+      fc.tuple(fc.nat(), fc.constantFrom(0xff, 0x10)).map(([at, v]): Mutation => (b) => {
+        const c = Uint8Array.from(b);
+        const i = at % Math.max(1, c.length - 3);
+        if (c.length >= 4) c.set(v === 0xff ? [0xff, 0xff, 0xff, 0xff] : [0, 0x10, 0, 0], i);
+        return c;
+      }),
+    );
+
+    it('arbitrary bytes, bare and behind a valid version byte and any type byte', () => {
+      fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), fc.constantFrom(...typeBytes), (b, t) => {
+        check(b);
+        check(Uint8Array.from([PROTOCOL_VERSION, ...b]));
+        check(Uint8Array.from([PROTOCOL_VERSION, t, ...b]));
+      }), { seed, numRuns: 5000 * runs });
+    });
+
+    it('valid encodings of every message kind after one to three mutations', () => {
+      fc.assert(fc.property(messageArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 }), (m, ms) => {
+        check(ms.reduce((b, f) => f(b), encodeMessage(m)));
+      }), { seed, numRuns: 10_000 * runs });
+    });
+
+    it('two valid encodings spliced at arbitrary points', () => {
+      fc.assert(fc.property(messageArb, messageArb, fc.nat(), fc.nat(), (a, b, i, j) => {
+        const x = encodeMessage(a);
+        const y = encodeMessage(b);
+        check(Uint8Array.from([...x.subarray(0, i % (x.length + 1)), ...y.subarray(j % (y.length + 1))]));
+      }), { seed, numRuns: 3000 * runs });
+    });
   });
 
   it('an unknown version or type has its own error code; a huge count is refused without allocating', () => {
