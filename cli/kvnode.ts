@@ -2,14 +2,18 @@
 /**
  * kvnode — one node of a kvsh cluster.
  *
- *   kvnode --config cluster.config.json --id N [--fsync on|off] [--data-dir DIR] [--log json|text]
+ *   kvnode --config cluster.config.json --id N [--fsync on|off] [--data-dir DIR] [--log json|text] [--insecure]
+ *
+ * Peers authenticate with the cluster secret: KVSH_CLUSTER_SECRET, else the config's `secret` or
+ * `secretFile`. Without one the node refuses to start unless given --insecure (no authentication).
  *
  * Exit status: 0 after SIGTERM / SIGINT (clean stop), 1 when the node had to stop (WAL failure,
  * broken invariant, corrupt log), 2 on a usage or config error.
  */
 import { dirname, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { ConfigError, loadClusterConfig, nodeById } from '../src/node/config.js';
+import { resolveClusterSecret, SECRET_ENV } from '../src/node/cluster-secret.js';
+import { ConfigError, loadClusterConfig, MIN_SECRET_CHARS, nodeById } from '../src/node/config.js';
 import { KvNode } from '../src/node/kv-node.js';
 import { createLogger, defaultLogFormat, type LogFormat } from '../src/node/logger.js';
 
@@ -33,6 +37,7 @@ const program = new Command()
     if (v !== 'json' && v !== 'text') throw new InvalidArgumentError(`--log must be json or text, got "${v}"`);
     return v;
   })
+  .option('--insecure', 'run without a cluster secret: peers are NOT authenticated (trusted networks only)')
   .option('--exit-on-stdin-close', 'stop when standard input closes (a cluster manager that dies takes its nodes along)')
   .addHelpText('after', '\nExit status: 0 clean stop (SIGTERM/SIGINT), 1 the node had to stop, 2 usage or config error.')
   .exitOverride()
@@ -45,16 +50,36 @@ try {
   throw e;
 }
 
-const opts = program.opts<{ config: string; id: number; fsync?: 'on' | 'off'; dataDir?: string; log?: LogFormat; exitOnStdinClose?: boolean }>();
+const opts = program.opts<{ config: string; id: number; fsync?: 'on' | 'off'; dataDir?: string; log?: LogFormat; exitOnStdinClose?: boolean; insecure?: boolean }>();
+
+const INSECURE_WARNING = 'peers are not authenticated (--insecure): anyone who can reach the peer port can take part in the '
+  + 'cluster\'s protocol and read or change every key. Use it on a trusted network only.';
 
 let node: KvNode;
 try {
   const config = loadClusterConfig(opts.config);
   nodeById(config, opts.id);
+  const configDir = dirname(resolve(opts.config));
+  const secret = resolveClusterSecret(config, configDir);
+  if (secret && opts.insecure) {
+    throw new ConfigError('--insecure', [`a cluster secret is configured (${secret.source === 'environment' ? SECRET_ENV : secret.source}): remove it or drop --insecure`]);
+  }
+  if (!secret && !opts.insecure) {
+    throw new ConfigError(opts.config, [
+      `no cluster secret: set ${SECRET_ENV}, or "secret" / "secretFile" in the config (at least ${MIN_SECRET_CHARS} characters, the same on every node); `
+      + 'or run with --insecure to start without peer authentication',
+    ]);
+  }
   const logger = createLogger({ node: opts.id, format: opts.log ?? defaultLogFormat() });
+  if (secret) logger.info('peer-auth', { secretFrom: secret.source });
+  else {
+    process.stderr.write(`kvnode ${opts.id}: WARNING: ${INSECURE_WARNING}\n`);
+    logger.warn('insecure', { warning: INSECURE_WARNING });
+  }
   node = new KvNode({
+    secret: secret?.key ?? null,
     config,
-    configDir: dirname(resolve(opts.config)),
+    configDir,
     id: opts.id,
     fsync: opts.fsync === undefined ? undefined : opts.fsync === 'on',
     dataDir: opts.dataDir,

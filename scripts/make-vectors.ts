@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { encodeMessage, toHex } from '../src/wire/codec.js';
 import type { WireMessage } from '../src/wire/messages.js';
+import { AUTH_EXAMPLE, authMac } from '../src/node/peer-auth.js';
 
 const b = (n: number, priority: number, pid: number) => ({ n, priority, pid });
 const put = { kind: 'command' as const, command: { clientId: 'c1', seq: 3, op: { kind: 'put' as const, key: 'k', value: 'v1' } } };
@@ -39,6 +40,11 @@ const vectors: [string, WireMessage][] = [
   ['fragment (first 3 bytes of a 4,194,305-byte message)', { kind: 'fragment', total: 4 * 1024 * 1024 + 1, chunk: new Uint8Array([0x02, 0x23, 0x00]) }],
   ['error', { kind: 'error', code: 'unknown-type', message: 'unknown message type 0x5a' }],
   ['peer-hello', { kind: 'peer-hello', nodeId: 3, clusterId: 'local' }],
+  // The handshake of protocol.md's "Peer authentication" example (node 1 dials node 3).
+  ['auth-challenge (dialer nonce 00…1f)', { kind: 'auth-challenge', nonce: AUTH_EXAMPLE.dialerNonce }],
+  ['auth-challenge (acceptor nonce 20…3f)', { kind: 'auth-challenge', nonce: AUTH_EXAMPLE.acceptorNonce }],
+  ['auth-proof (acceptor)', { kind: 'auth-proof', mac: authMac(AUTH_EXAMPLE.secret, 'acceptor', AUTH_EXAMPLE.ids, AUTH_EXAMPLE.dialerNonce, AUTH_EXAMPLE.acceptorNonce) }],
+  ['auth-proof (dialer)', { kind: 'auth-proof', mac: authMac(AUTH_EXAMPLE.secret, 'dialer', AUTH_EXAMPLE.ids, AUTH_EXAMPLE.dialerNonce, AUTH_EXAMPLE.acceptorNonce) }],
   ['check-in', { kind: 'check-in', node: { id: 3, host: '127.0.0.1', peerPort: 7103, clientPort: 7203 } }],
   ['boot', { kind: 'boot', clusterId: 'local', nodes: [{ id: 1, host: '127.0.0.1', peerPort: 7101, clientPort: 7201 }, { id: 3, host: '127.0.0.1', peerPort: 7103, clientPort: 7203 }] }],
   ['boot-ready', { kind: 'boot-ready', nodeId: 3 }],

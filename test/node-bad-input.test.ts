@@ -95,7 +95,7 @@ describe('kvnode: bad input', function () {
     await steadyClientServed();
   });
 
-  it('peer port: a first frame that is not peer-hello, a wrong cluster, a client message after hello', async () => {
+  it('peer port: a first frame that is not peer-hello, a wrong cluster, a client message after hello (before authenticating)', async () => {
     const p = cluster.peerAddr(node);
     const codes = async (chunks: Uint8Array[]): Promise<string[]> =>
       (await sendRaw(p.host, p.port, chunks)).frames.map((f) => (f.kind === 'error' ? f.code : f.kind));
@@ -105,7 +105,7 @@ describe('kvnode: bad input', function () {
     expect(await codes([
       frameOf({ kind: 'peer-hello', nodeId: 1, clusterId: cluster.config.clusterId }),
       frameOf({ kind: 'status-request', requestId: 1 }),
-    ])).to.deep.equal(['unexpected-message']);
+    ])).to.deep.equal(['auth-failed']);
     await steadyClientServed();
     expect(cluster.fatal).to.deep.equal([]);
   });

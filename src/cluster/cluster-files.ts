@@ -4,7 +4,7 @@
  * overriding the data directory, or starting from an in-memory config, means writing an
  * effective config file for the nodes — it goes into the data directory itself.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadClusterConfig, type ClusterConfig } from '../node/config.js';
 
@@ -35,19 +35,27 @@ export const EFFECTIVE_CONFIG_FILE = 'cluster.effective.json';
 export function resolveClusterFiles(src: ClusterSource, opts: { effective?: boolean } = {}): ClusterFiles {
   if (src.configFile === undefined && src.config === undefined) throw new Error('startCluster: give configFile or config');
   const file = src.configFile === undefined ? undefined : resolve(src.configFile);
-  const config = src.config ?? loadClusterConfig(file!);
+  const loaded = src.config ?? loadClusterConfig(file!);
+  // The nodes may read an effective config elsewhere (the data directory): a relative secret
+  // file must still name the same file.
+  const config = loaded.secretFile === undefined ? loaded
+    : { ...loaded, secretFile: resolve(file ? dirname(file) : process.cwd(), loaded.secretFile) };
   const dataDir = src.dataDir !== undefined ? resolve(src.dataDir) : resolve(file ? dirname(file) : process.cwd(), config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   if (file && src.config === undefined && src.dataDir === undefined && !opts.effective) return { config, configFile: file, dataDir };
   return { config, configFile: writeEffectiveConfig(dataDir, config), dataDir };
 }
 
-/** Writes `<dataDir>/cluster.effective.json`: `config` with the absolute `dataDir`. Returns its path. */
+/**
+ * Writes `<dataDir>/cluster.effective.json`: `config` with the absolute `dataDir`. Returns its
+ * path. Owner-only (0600): it holds the config's cluster secret, if the config has one inline.
+ */
 export function writeEffectiveConfig(dataDir: string, config: ClusterConfig): string {
   const effective = join(dataDir, EFFECTIVE_CONFIG_FILE);
   // Written aside and renamed: a node starting meanwhile reads the old file or the new one, never half.
   const tmp = `${effective}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ ...config, dataDir }, null, 2) + '\n');
+  writeFileSync(tmp, JSON.stringify({ ...config, dataDir }, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(tmp, 0o600);
   renameSync(tmp, effective);
   return effective;
 }

@@ -4,6 +4,7 @@
  * The library registers no process-wide handlers; see stopAllOnExit (exit-cleanup.ts).
  */
 import { fetchStatus, type NodeAddr, type StatusResponse } from '../client/admin.js';
+import { configHasSecret, generateClusterSecret, SECRET_ENV } from '../node/cluster-secret.js';
 import { ConfigError, type ClusterConfig } from '../node/config.js';
 import {
   nodeDataDir, nodeLogFile, removeNodeData, resolveClusterFiles, writeEffectiveConfig, type ClusterFiles, type ClusterSource,
@@ -20,7 +21,10 @@ export interface StartClusterOptions extends ClusterSource {
   readonly fsync?: boolean;
   /** Nodes to start now (default: all); the others stay 'stopped' until `start(id)`. */
   readonly nodes?: readonly number[];
-  /** Added to the manager's environment for the nodes. */
+  /**
+   * Added to the manager's environment for the nodes. Without KVSH_CLUSTER_SECRET there and
+   * without a secret in the config, the nodes get a fresh random secret (cluster-secret.ts).
+   */
   readonly env?: NodeJS.ProcessEnv;
   /** Receives every event (also: `subscribe`). */
   readonly onEvent?: ClusterListener;
@@ -106,6 +110,10 @@ export class LocalCluster {
     if (opts.onEvent) this.listeners.add(opts.onEvent);
     const command = opts.nodeCommand ?? kvnodeCommand;
     const env = { ...process.env, ...opts.env };
+    // Peers authenticate (kvnode refuses to start without a secret): a config without one, as
+    // the repository's cluster.config.json, gets a fresh random secret for this manager's
+    // nodes, through their environment only — never written to a file.
+    if (env[SECRET_ENV] === undefined && !configHasSecret(files.config)) env[SECRET_ENV] = generateClusterSecret();
     for (const n of files.config.nodes) {
       this.nodes.set(n.id, new NodeProcess({
         id: n.id,

@@ -2,9 +2,10 @@
  * Fresh loopback ports and throw-away cluster configs for tests and scratch clusters, so that
  * nothing depends on the fixed ports of the repository's cluster.config.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join, resolve } from 'node:path';
+import { generateClusterSecret } from '../node/cluster-secret.js';
 import { parseClusterConfig, type ClusterConfig } from '../node/config.js';
 
 /**
@@ -47,6 +48,8 @@ export interface TestConfigOptions {
   readonly clusterId?: string;
   /** Log compaction threshold (the config's `snapshotEntries`); absent: the node default. */
   readonly snapshotEntries?: number;
+  /** The cluster secret written into the config; default a fresh random one; null: none. */
+  readonly secret?: string | null;
 }
 
 export interface TestConfig {
@@ -56,8 +59,9 @@ export interface TestConfig {
 }
 
 /**
- * Writes a cluster config with fresh loopback ports and an absolute data directory, validated
- * by the same parser the nodes use.
+ * Writes a cluster config with fresh loopback ports, an absolute data directory and a fresh
+ * random cluster secret (so peers authenticate, as in production), validated by the same parser
+ * the nodes use. The file is readable by its owner only: it holds the secret.
  */
 export async function writeTestConfig(opts: TestConfigOptions): Promise<TestConfig> {
   if (!Number.isInteger(opts.nodes) || opts.nodes < 1) throw new RangeError(`writeTestConfig: nodes ${opts.nodes} is not a whole number ≥ 1`);
@@ -72,6 +76,7 @@ export async function writeTestConfig(opts: TestConfigOptions): Promise<TestConf
     dataDir: join(dir, 'data'),
     fsync: opts.fsync ?? false,
     ...(opts.snapshotEntries === undefined ? {} : { snapshotEntries: opts.snapshotEntries }),
+    ...(opts.secret === null ? {} : { secret: opts.secret ?? generateClusterSecret() }),
     nodes: Array.from({ length: opts.nodes }, (_, i) => ({
       id: i + 1,
       host: '127.0.0.1',
@@ -81,6 +86,7 @@ export async function writeTestConfig(opts: TestConfigOptions): Promise<TestConf
   };
   const file = join(dir, 'cluster.config.json');
   const config = parseClusterConfig(json, file);
-  writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify(json, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600); // an existing file keeps its mode otherwise
   return { file, config };
 }

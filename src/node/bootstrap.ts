@@ -17,6 +17,8 @@ import type { NodeId } from '../replica/ballot.js';
 import type { Boot, NodeAddress, WireMessage } from '../wire/messages.js';
 import { FramedSocket } from './framed-socket.js';
 import type { Logger } from './logger.js';
+import { DEFAULT_AUTH_TIMEOUT_MS, DialerHandshake, type NonceSource } from './peer-auth.js';
+import { AuthGate } from './peer-auth-socket.js';
 
 /** What a node persists once it has booted (meta.json in its data directory). */
 export interface NodeMeta {
@@ -112,7 +114,13 @@ export function bootMessage(meta: NodeMeta): Boot {
 export interface CheckInOptions {
   readonly self: NodeAddress;
   readonly clusterId: string;
+  /** The bootstrap server: its node id (the handshake proves it is that node) and where to dial it. */
+  readonly serverId: NodeId;
   readonly server: { readonly host: string; readonly port: number };
+  /** The cluster secret's bytes; null: `--insecure`. */
+  readonly secret: Uint8Array | null;
+  readonly authTimeoutMs?: number;
+  readonly nonce?: NonceSource;
   readonly logger: Logger;
   /** Check-in resend period while connected, and the re-dial pause. */
   readonly retryMs?: number;
@@ -133,6 +141,8 @@ export function checkInUntilBooted(options: CheckInOptions): {
   let conn: FramedSocket | null = null;
   let timer: NodeJS.Timeout | null = null;
   let loggedFailure = false;
+  /** The last auth failure logged (one line per reason, not per retry). */
+  let authFailure: string | null = null;
   let resolveBoot!: (b: Boot) => void;
   const boot = new Promise<Boot>((r) => { resolveBoot = r; });
   let received: Boot | null = null;
@@ -141,8 +151,11 @@ export function checkInUntilBooted(options: CheckInOptions): {
     timer = null;
     if (cancelled || received) return;
     const socket = connect({ host: options.server.host, port: options.server.port });
+    let gate: AuthGate | null = null;
     const framed: FramedSocket = new FramedSocket(socket, {
       onMessage: (m: WireMessage) => {
+        // Nothing but the handshake until it completes.
+        if (!gate || gate.feed(m)) return;
         if (m.kind === 'boot') {
           const problem = bootProblem(m, options.self.id, options.clusterId);
           if (problem) {
@@ -154,10 +167,14 @@ export function checkInUntilBooted(options: CheckInOptions): {
             resolveBoot(m);
           }
         } else if (m.kind === 'error') {
-          options.logger.warn('bootstrap-error', { code: m.code, error: m.message });
+          // auth-failed: this node runs without a secret (--insecure) and the server requires one.
+          options.logger.warn(m.code === 'auth-failed' ? 'auth-failed' : 'bootstrap-error', {
+            port: 'bootstrap', peer: options.serverId, code: m.code, error: m.message,
+          });
         }
       },
       onClose: (reason) => {
+        gate?.cancel();
         if (conn === framed) conn = null;
         if (!received && !cancelled) {
           if (!loggedFailure) options.logger.warn('bootstrap-unreachable', { server: `${options.server.host}:${options.server.port}`, reason });
@@ -175,8 +192,27 @@ export function checkInUntilBooted(options: CheckInOptions): {
         framed.send({ kind: 'check-in', node: options.self });
         timer = setTimeout(resend, retryMs * 4);
       };
-      framed.send({ kind: 'peer-hello', nodeId: options.self.id, clusterId: options.clusterId });
-      resend();
+      const handshake = new DialerHandshake({
+        secret: options.secret, clusterId: options.clusterId, dialerId: options.self.id, acceptorId: options.serverId,
+        ...(options.nonce ? { nonce: options.nonce } : {}),
+      });
+      gate = new AuthGate(framed, handshake, {
+        role: 'dialer',
+        timeoutMs: options.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS,
+        onDone: () => {
+          authFailure = null;
+          resend();
+        },
+        onFail: (code, reason) => {
+          loggedFailure = true; // the server is reachable: no bootstrap-unreachable line on close
+          if (authFailure === reason) return;
+          authFailure = reason;
+          options.logger.warn('auth-failed', {
+            port: 'bootstrap', role: 'dialer', peer: options.serverId, remote: `${options.server.host}:${options.server.port}`, code, reason,
+          });
+        },
+      });
+      gate.apply(handshake.start());
     });
   };
   attempt();

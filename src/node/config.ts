@@ -5,6 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
+/** Shortest cluster secret accepted (from the config, its file or the environment). */
+export const MIN_SECRET_CHARS = 16;
+
 const port = z.number().int().min(1).max(65535);
 
 const nodeSchema = z.object({
@@ -57,8 +60,18 @@ export const clusterConfigSchema = z.object({
     maxClientConnections: z.number().int().min(1).max(1_000_000).optional(),
     maxRequestsInFlightPerConnection: z.number().int().min(1).max(1_000_000).optional(),
   }).strict().optional(),
+  /**
+   * The cluster secret peers authenticate with (protocol.md "Peer authentication"), inline…
+   * (KVSH_CLUSTER_SECRET in the environment wins over both; cluster-secret.ts).
+   */
+  secret: z.string().min(MIN_SECRET_CHARS, `must be at least ${MIN_SECRET_CHARS} characters`).optional(),
+  /** …or in a file (relative to the config file), trailing newlines ignored. */
+  secretFile: z.string().min(1).optional(),
   nodes: z.array(nodeSchema).min(1),
 }).strict().superRefine((c, ctx) => {
+  if (c.secret !== undefined && c.secretFile !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['secretFile'], message: 'give either secret or secretFile, not both' });
+  }
   const ids = new Set<number>();
   const endpoints = new Set<string>();
   c.nodes.forEach((n, i) => {

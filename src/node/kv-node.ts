@@ -26,6 +26,8 @@ import { ClientServer } from './client-server.js';
 import { dialRoutes, nodeById, type ClusterConfig } from './config.js';
 import { FramedSocket } from './framed-socket.js';
 import type { Logger } from './logger.js';
+import { AcceptorHandshake, DEFAULT_AUTH_TIMEOUT_MS, lateAuthMessage, type NonceSource } from './peer-auth.js';
+import { AuthGate } from './peer-auth-socket.js';
 import { PeerLinks } from './peer-links.js';
 import { ReplicaDriver } from './replica-driver.js';
 
@@ -39,6 +41,15 @@ export interface KvNodeOptions {
   /** Overrides `<dataDir>/node-<id>`. */
   readonly dataDir?: string;
   readonly logger: Logger;
+  /**
+   * The cluster secret's bytes (cluster-secret.ts): every peer-port connection must prove it
+   * (peer-auth.ts). null: `--insecure`, no authentication — and no link with a node that has one.
+   */
+  readonly secret: Uint8Array | null;
+  /** How long a peer-port connection may take to authenticate (default 5 s); tests shorten it. */
+  readonly authTimeoutMs?: number;
+  /** Nonces for the handshake (default: crypto.randomBytes); tests only. */
+  readonly nonce?: NonceSource;
   /** The node cannot go on (WAL failure, broken invariant): the caller must exit. */
   readonly onFatal: (err: unknown) => void;
 }
@@ -103,6 +114,7 @@ export class KvNode {
     this.logger.info('listening', {
       host: this.self.host, peerPort: this.self.peerPort, clientPort: this.self.clientPort,
       dataDir: this.dataDir, fsync: this.fsync ? 'on' : 'off (UNSAFE)',
+      peerAuth: this.options.secret ? 'hmac-sha256' : 'off (INSECURE)',
     });
     if (this.meta) {
       this.logger.info('rejoining', { clusterId: this.meta.clusterId, nodes: this.meta.nodes.map((n) => n.id).join(',') });
@@ -121,7 +133,9 @@ export class KvNode {
     }
     const bootstrapNode = nodeById(config, config.bootstrap);
     const server = this.dialVia.get(bootstrapNode.id) ?? { host: bootstrapNode.host, port: bootstrapNode.peerPort };
-    const checkIn = checkInUntilBooted({ self: this.self, clusterId: config.clusterId, server, logger: this.logger });
+    const checkIn = checkInUntilBooted({
+      self: this.self, clusterId: config.clusterId, serverId: bootstrapNode.id, server, logger: this.logger, ...this.authOptions(),
+    });
     this.cancelCheckIn = checkIn.cancel;
     this.logger.info('checking-in', { server: `${server.host}:${server.port}` });
     void checkIn.boot.then(async (boot) => {
@@ -180,7 +194,7 @@ export class KvNode {
       ...(config.snapshotEntries === undefined ? {} : { snapshotEntries: config.snapshotEntries }),
     }, state);
     this.links = new PeerLinks({
-      self: this.id, clusterId: meta.clusterId, nodes: meta.nodes, logger: this.logger, dialVia: this.dialVia,
+      self: this.id, clusterId: meta.clusterId, nodes: meta.nodes, logger: this.logger, dialVia: this.dialVia, ...this.authOptions(),
       onMessage: (from, msg) => this.driver?.push({ kind: 'message', from, msg }),
       onConnected: (peer) => this.driver?.push({ kind: 'reconnected', peer }),
     });
@@ -233,50 +247,68 @@ export class KvNode {
     }
   }
 
+  private authOptions(): { secret: Uint8Array | null; authTimeoutMs: number; nonce?: NonceSource } {
+    const { secret, authTimeoutMs, nonce } = this.options;
+    return { secret, authTimeoutMs: authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS, ...(nonce ? { nonce } : {}) };
+  }
+
   /**
-   * An accepted peer-port connection: the first frame must be peer-hello for this cluster.
-   * What follows decides what it is: check-in (bootstrap) or peer messages (a peer link).
+   * An accepted peer-port connection: peer-hello for this cluster, then the handshake
+   * (peer-auth.ts); nothing else is accepted before it completes. What follows decides what it
+   * is: check-in (bootstrap) or peer messages (a peer link).
    */
   private acceptPeer(socket: Socket): void {
     if (this.stopping) {
       socket.destroy();
       return;
     }
-    let hello: { nodeId: NodeId } | null = null;
+    let peer: NodeId | null = null;
+    let gate: AuthGate | null = null;
     const conn: FramedSocket = new FramedSocket(socket, {
       onMessage: (m: WireMessage) => {
-        if (!hello) {
-          hello = this.checkHello(conn, m);
-          return;
-        }
-        this.afterHello(conn, hello.nodeId, m);
+        if (!gate || gate.feed(m)) return;
+        this.afterHello(conn, peer!, m);
       },
       onClose: () => {
+        gate?.cancel();
         this.accepted.delete(conn);
-        if (hello && this.earlyPeers.get(hello.nodeId) === conn) this.earlyPeers.delete(hello.nodeId);
+        if (peer !== null && this.earlyPeers.get(peer) === conn) this.earlyPeers.delete(peer);
         this.bootstrapServer?.forget(conn);
       },
       onBadInput: (b) => this.logger.warn('bad-input', { port: 'peer', remote: conn.remote, code: b.code, error: b.message }),
     }, { acceptFragments: true });
+    const handshake = new AcceptorHandshake({
+      self: this.id,
+      secret: this.options.secret,
+      clusterId: this.meta?.clusterId ?? this.options.config.clusterId,
+      checkPeer: (id) => ((this.meta?.nodes ?? this.options.config.nodes).some((n) => n.id === id) ? null : `node ${id} is not a peer of node ${this.id}`),
+      ...(this.options.nonce ? { nonce: this.options.nonce } : {}),
+    });
+    gate = new AuthGate(conn, handshake, {
+      role: 'acceptor',
+      timeoutMs: this.options.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS,
+      onDone: (id) => { peer = id; },
+      onFail: (code, reason) => {
+        const fields = { port: 'peer', role: 'acceptor', remote: conn.remote, peer: handshake.peer ?? undefined, code };
+        if (code === 'auth-failed') this.logger.warn('auth-failed', { ...fields, reason });
+        else this.logger.warn('bad-input', { ...fields, error: reason });
+      },
+    });
     this.accepted.add(conn);
-  }
-
-  private checkHello(conn: FramedSocket, m: WireMessage): { nodeId: NodeId } | null {
-    const reject = (code: 'unexpected-message' | 'wrong-cluster', message: string): null => {
-      this.logger.warn('bad-input', { port: 'peer', remote: conn.remote, code, error: message });
-      conn.fail(code, message);
-      return null;
-    };
-    if (m.kind !== 'peer-hello') return reject('unexpected-message', `the first frame on a peer connection must be peer-hello, not ${m.kind}`);
-    const clusterId = this.meta?.clusterId ?? this.options.config.clusterId;
-    if (m.clusterId !== clusterId) return reject('wrong-cluster', `this node belongs to cluster "${clusterId}", not "${m.clusterId}"`);
-    const known = (this.meta?.nodes ?? this.options.config.nodes).some((n) => n.id === m.nodeId);
-    if (!known || m.nodeId === this.id) return reject('unexpected-message', `node ${m.nodeId} is not a peer of node ${this.id}`);
-    return { nodeId: m.nodeId };
   }
 
   private afterHello(conn: FramedSocket, from: NodeId, m: WireMessage): void {
     switch (m.kind) {
+      case 'auth-challenge':
+      case 'auth-proof': {
+        // A secure dialer facing this insecure node, or a second handshake: never a silent downgrade.
+        const late = lateAuthMessage(this.options.secret !== null, m.kind);
+        this.logger.warn(late.code === 'auth-failed' ? 'auth-failed' : 'bad-input', {
+          port: 'peer', role: 'acceptor', remote: conn.remote, peer: from, code: late.code, reason: late.reason,
+        });
+        conn.fail(late.code, late.reason);
+        return;
+      }
       case 'check-in':
         if (m.node.id !== from) {
           const message = `check-in for node ${m.node.id} on a connection that said hello as node ${from}`;

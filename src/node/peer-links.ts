@@ -17,6 +17,8 @@ import { encodeMessage, isPeerMessage, MAX_MESSAGE_BYTES } from '../wire/codec.j
 import type { NodeAddress, PeerLink, WireMessage } from '../wire/messages.js';
 import { FramedSocket, type FramedSocketHandlers } from './framed-socket.js';
 import type { Logger } from './logger.js';
+import { DEFAULT_AUTH_TIMEOUT_MS, DialerHandshake, lateAuthMessage, type NonceSource } from './peer-auth.js';
+import { AuthGate } from './peer-auth-socket.js';
 
 const CONNECT_TIMEOUT_MS = 2000;
 const KEEPALIVE_MS = 1000;
@@ -34,6 +36,11 @@ export interface PeerLinksOptions {
    * `dialVia`: a relay); the others are dialed at their own peer port.
    */
   readonly dialVia?: ReadonlyMap<NodeId, { readonly host: string; readonly port: number }>;
+  /** The cluster secret's bytes; null: `--insecure`, no peer authentication. */
+  readonly secret: Uint8Array | null;
+  /** How long a dialled connection may take to authenticate. */
+  readonly authTimeoutMs?: number;
+  readonly nonce?: NonceSource;
   /** First and longest pause before re-dialling a peer, ms. */
   readonly backoffMinMs?: number;
   readonly backoffMaxMs?: number;
@@ -46,6 +53,8 @@ interface Link {
   backoffMs: number;
   /** Whether a peer-down was logged since the last peer-up (one line per change, not per retry). */
   down: boolean;
+  /** The last auth failure logged since the last peer-up (one line per reason, not per retry). */
+  authFailure: string | null;
 }
 
 export class PeerLinks {
@@ -61,7 +70,7 @@ export class PeerLinks {
     for (const n of options.nodes) {
       if (n.id === options.self) continue;
       this.addresses.set(n.id, n);
-      this.links.set(n.id, { socket: null, timer: null, backoffMs: this.backoffMinMs, down: false });
+      this.links.set(n.id, { socket: null, timer: null, backoffMs: this.backoffMinMs, down: false, authFailure: null });
     }
   }
 
@@ -146,10 +155,35 @@ export class PeerLinks {
         framed.destroy('node stopping');
         return;
       }
-      framed.setHandlers(this.handlersFor(peer, framed));
-      framed.send({ kind: 'peer-hello', nodeId: this.options.self, clusterId: this.options.clusterId });
-      link.backoffMs = this.backoffMinMs;
-      this.up(peer, link, framed);
+      // Nothing but the handshake until it completes; the link is up only then.
+      const { secret, clusterId, self, logger } = this.options;
+      const handshake = new DialerHandshake({
+        secret, clusterId, dialerId: self, acceptorId: peer, ...(this.options.nonce ? { nonce: this.options.nonce } : {}),
+      });
+      const gate = new AuthGate(framed, handshake, {
+        role: 'dialer',
+        timeoutMs: this.options.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS,
+        onDone: () => {
+          framed.setHandlers(this.handlersFor(peer, framed));
+          link.backoffMs = this.backoffMinMs;
+          this.up(peer, link, framed);
+        },
+        onFail: (code, reason) => {
+          // Re-dialled every second while it fails: one line per distinct reason.
+          if (link.authFailure === reason) return;
+          link.authFailure = reason;
+          logger.warn('auth-failed', { port: 'peer', role: 'dialer', peer, remote: framed.remote, code, reason });
+        },
+      });
+      framed.setHandlers({
+        onMessage: (m) => { gate.feed(m); },
+        onClose: (reason) => {
+          gate.cancel();
+          this.closed(peer, framed, reason);
+        },
+        onBadInput: (b) => logger.warn('bad-input', { port: 'peer', peer, code: b.code, error: b.message }),
+      });
+      gate.apply(handshake.start());
     });
   }
 
@@ -157,7 +191,15 @@ export class PeerLinks {
     return {
       onMessage: (m: WireMessage) => {
         if (isPeerMessage(m)) this.options.onMessage(peer, m);
-        else socket.fail('unexpected-message', `${m.kind} is not a peer message`);
+        else if (m.kind === 'error') {
+          // Error frames are never answered; say why the link ends (an insecure node refused by a secure one, …).
+          this.options.logger.warn(m.code === 'auth-failed' ? 'auth-failed' : 'peer-error', { port: 'peer', peer, code: m.code, reason: m.message });
+          socket.destroy(`node ${peer} sent error ${m.code}: ${m.message}`);
+        } else if (m.kind === 'auth-challenge' || m.kind === 'auth-proof') {
+          const late = lateAuthMessage(this.options.secret !== null, m.kind);
+          this.options.logger.warn('auth-failed', { port: 'peer', peer, code: late.code, reason: late.reason });
+          socket.fail(late.code, late.reason);
+        } else socket.fail('unexpected-message', `${m.kind} is not a peer message`);
       },
       onClose: (reason) => this.closed(peer, socket, reason),
       onBadInput: (b) => this.options.logger.warn('bad-input', { port: 'peer', peer, code: b.code, error: b.message }),
@@ -182,6 +224,7 @@ export class PeerLinks {
   private up(peer: NodeId, link: Link, socket: FramedSocket): void {
     link.socket = socket;
     link.down = false;
+    link.authFailure = null;
     this.options.logger.info('peer-up', { peer, direction: this.dials(peer) ? 'dialled' : 'accepted' });
     this.options.onConnected(peer);
   }

@@ -10,7 +10,7 @@ import type { PeerMessage } from '../replica/messages.js';
 import type { Phase, Role } from '../replica/types.js';
 import { ByteReader, ByteWriter, DecodeError } from './bytes.js';
 import {
-  ERROR_CODES, PROTOCOL_VERSION, type ClientResponse, type ErrorCode, type NodeAddress, type WireMessage,
+  AUTH_MAC_BYTES, AUTH_NONCE_BYTES, ERROR_CODES, PROTOCOL_VERSION, type ClientResponse, type ErrorCode, type NodeAddress, type WireMessage,
 } from './messages.js';
 import {
   readBallot, readEntries, readLogSync, readOp, readResult, readSeq, writeBallot, writeEntries,
@@ -27,7 +27,7 @@ export const FRAGMENT_CHUNK_BYTES = 1024 * 1024;
 export const MAX_STRING_BYTES = 1024 * 1024;
 
 export const MESSAGE_TYPE = {
-  'peer-hello': 0x01, 'check-in': 0x02, boot: 0x03, 'boot-ready': 0x04,
+  'peer-hello': 0x01, 'check-in': 0x02, boot: 0x03, 'boot-ready': 0x04, 'auth-challenge': 0x05, 'auth-proof': 0x06,
   'heartbeat-request': 0x10, 'heartbeat-reply': 0x11,
   prepare: 0x20, promise: 0x21, 'accept-sync': 0x22, 'accept-decide': 0x23, accepted: 0x24,
   decide: 0x25, 'not-accepted': 0x26, 'prepare-req': 0x27, 'proposal-forward': 0x28,
@@ -62,6 +62,11 @@ function readAddress(r: ByteReader, f: string): NodeAddress {
   return { id, host, peerPort, clientPort: readPort(r, `${f}.clientPort`) };
 }
 
+function writeFixed(w: ByteWriter, b: Uint8Array, n: number, f: string): void {
+  if (b.length !== n) throw new RangeError(`${f} must be ${n} bytes, got ${b.length}`);
+  w.raw(b);
+}
+
 function readPort(r: ByteReader, f: string): number {
   const at = r.offset;
   const p = r.u32(f);
@@ -82,6 +87,8 @@ export function encodeMessage(m: WireMessage, maxBytes = MAX_FRAME_BYTES): Uint8
   w.u8(PROTOCOL_VERSION).u8(MESSAGE_TYPE[m.kind]);
   switch (m.kind) {
     case 'peer-hello': w.u32(m.nodeId).string(m.clusterId); break;
+    case 'auth-challenge': writeFixed(w, m.nonce, AUTH_NONCE_BYTES, 'nonce'); break;
+    case 'auth-proof': writeFixed(w, m.mac, AUTH_MAC_BYTES, 'mac'); break;
     case 'check-in': writeAddress(w, m.node); break;
     case 'boot':
       w.string(m.clusterId).u32(m.nodes.length);
@@ -170,6 +177,9 @@ function decodeBody(kind: WireMessage['kind'], r: ByteReader): WireMessage {
   const ballot = (f: string): Ballot => readBallot(r, f);
   switch (kind) {
     case 'peer-hello': return { kind, nodeId: r.u32('nodeId'), clusterId: r.string('clusterId') };
+    // Fixed length, no count: a shorter or longer body is malformed (cut short / trailing bytes).
+    case 'auth-challenge': return { kind, nonce: r.raw(AUTH_NONCE_BYTES, 'nonce').slice() };
+    case 'auth-proof': return { kind, mac: r.raw(AUTH_MAC_BYTES, 'mac').slice() };
     case 'check-in': return { kind, node: readAddress(r, 'node') };
     case 'boot': {
       const clusterId = r.string('clusterId');

@@ -26,6 +26,15 @@ export interface NodeAddress {
   readonly clientPort: number;
 }
 
+// --- peer authentication (every peer-port connection, right after peer-hello) ---
+/** Bytes of an auth-challenge's nonce and of an auth-proof's MAC (HMAC-SHA-256). */
+export const AUTH_NONCE_BYTES = 32;
+export const AUTH_MAC_BYTES = 32;
+/** A fresh random nonce from one side of a peer connection (src/node/peer-auth.ts). */
+export interface AuthChallenge { readonly kind: 'auth-challenge'; readonly nonce: Uint8Array }
+/** The sender's HMAC-SHA-256 proof of the cluster secret over both nonces, the ids and its role. */
+export interface AuthProof { readonly kind: 'auth-proof'; readonly mac: Uint8Array }
+
 // --- bootstrap (on the bootstrap server's peer port) ---
 export interface CheckIn { readonly kind: 'check-in'; readonly node: NodeAddress }
 export interface Boot { readonly kind: 'boot'; readonly clusterId: string; readonly nodes: readonly NodeAddress[] }
@@ -105,7 +114,7 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 /** Sent before the connection is closed because of what the other side sent. */
 export interface ErrorFrame { readonly kind: 'error'; readonly code: ErrorCode; readonly message: string }
 
-export type SetupMessage = PeerHello | CheckIn | Boot | BootReady;
+export type SetupMessage = PeerHello | AuthChallenge | AuthProof | CheckIn | Boot | BootReady;
 export type ClientPortMessage =
   | ClientRequest | ClientResponse | StatusRequest | StatusResponse | LogRequest | LogResponse;
 /**

@@ -9,7 +9,8 @@ import { dirname, join } from 'node:path';
 import { fetchStatus } from '../../src/client/admin.js';
 import { writeTestConfig, type TestTiming } from '../../src/cluster/ports.js';
 import type { ClusterConfig } from '../../src/node/config.js';
-import { KvNode } from '../../src/node/kv-node.js';
+import { resolveClusterSecret } from '../../src/node/cluster-secret.js';
+import { KvNode, type KvNodeOptions } from '../../src/node/kv-node.js';
 import { createLogger } from '../../src/node/logger.js';
 import type { StatusResponse } from '../../src/wire/messages.js';
 
@@ -19,6 +20,8 @@ export class InProcessCluster {
   readonly nodes = new Map<number, KvNode>();
   readonly lines: LogLine[] = [];
   readonly fatal: unknown[] = [];
+  /** Per node: options that replace the defaults at its next start (a secret of its own, a short auth timeout…). */
+  readonly overrides = new Map<number, Partial<KvNodeOptions>>();
 
   private constructor(readonly dir: string, readonly file: string, readonly config: ClusterConfig) {}
 
@@ -44,8 +47,11 @@ export class InProcessCluster {
     for (const id of which) {
       const node = new KvNode({
         config: this.config, configDir: dirname(this.file), id,
+        // The config's secret (writeTestConfig writes a fresh one), not the test process's environment.
+        secret: resolveClusterSecret(this.config, dirname(this.file), {})?.key ?? null,
         logger: createLogger({ node: id, format: 'json', out: (line) => this.lines.push(JSON.parse(line) as LogLine) }),
         onFatal: (err) => this.fatal.push(err),
+        ...this.overrides.get(id),
       });
       this.nodes.set(id, node);
       await node.start();

@@ -53,6 +53,8 @@ const errorCode = fc.constantFrom(...(Object.keys(ERROR_CODES) as (keyof typeof 
 
 export const messageArb: fc.Arbitrary<WireMessage> = fc.oneof(
   fc.record({ kind: fc.constant('peer-hello' as const), nodeId: u32, clusterId: str }),
+  fc.record({ kind: fc.constant('auth-challenge' as const), nonce: fc.uint8Array({ minLength: 32, maxLength: 32 }) }),
+  fc.record({ kind: fc.constant('auth-proof' as const), mac: fc.uint8Array({ minLength: 32, maxLength: 32 }) }),
   fc.record({ kind: fc.constant('check-in' as const), node: addressArb }),
   fc.record({ kind: fc.constant('boot' as const), clusterId: str, nodes: fc.array(addressArb, { maxLength: 7 }) }),
   fc.record({ kind: fc.constant('boot-ready' as const), nodeId: u32 }),
