@@ -1,6 +1,6 @@
 /**
  * A full disk (ENOSPC), deterministically, through an injected file-system layer
- * (test/support/full-disk-fs.ts) over temp directories:
+ * (src/storage/full-disk-fs.ts) over temp directories:
  *  - an append that runs out of space (a short write, then ENOSPC) or whose fsync reports
  *    ENOSPC is rejected with an error that says "disk full (ENOSPC)" and names the file; the
  *    batches queued with it and every later one are rejected too (fail-stop);
@@ -20,7 +20,7 @@ import { applyStorageOps, emptyState, type PersistentState, type StorageOp } fro
 import { DiskFullError } from '../src/storage/disk-full.js';
 import { META_FILE, readMeta, writeMeta } from '../src/storage/meta.js';
 import { WAL_FILE, WAL_TEMP_FILE, WalFailedError, openWal, readWal, readWalState, type StorageEvent } from '../src/storage/wal.js';
-import { FullDiskFs } from './support/full-disk-fs.js';
+import { FullDiskFs } from '../src/storage/full-disk-fs.js';
 
 const put = (seq: number, value = `value-${seq}-${'x'.repeat(40)}`): Entry =>
   ({ kind: 'command', command: { clientId: 'c1', seq, op: { kind: 'put', key: `k${seq}`, value } } });

@@ -1,5 +1,5 @@
 /**
- * A `StorageFs` over a real one (temp directories) whose disk can fill up, for ENOSPC tests
+ * A `StorageFs` over a real one (temp directories) whose disk can fill up, for ENOSPC tests and the reliability trials
  * without mounting anything.
  *
  * `free` is how many more bytes writes may write (Infinity: no limit). A write that asks for
@@ -13,8 +13,8 @@
  * disk only there). `truncateFails`: truncate throws EIO (to leave a failed append's bytes on
  * disk, as a node that died before cutting them would).
  */
-import type { StorageFile, StorageFs } from '../../src/storage/fs-layer.js';
-import { nodeFs } from '../../src/storage/fs-layer.js';
+import type { StorageFile, StorageFs } from './fs-layer.js';
+import { nodeFs } from './fs-layer.js';
 
 export function enospc(syscall: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`ENOSPC: no space left on device, ${syscall}`), { errno: -28, code: 'ENOSPC', syscall });
