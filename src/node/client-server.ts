@@ -187,6 +187,9 @@ export class ClientServer {
       onMessage: (m) => this.onMessage(conn, m),
       onClose: () => this.dropConnection(conn),
       onBadInput: (b) => this.logger.warn('bad-input', { port: 'client', remote: conn.remote, code: b.code, error: b.message }),
+      onHandlerError: (err, m) => this.logger.error('handler-error', {
+        port: 'client', remote: conn.remote, message: m.kind, error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      }),
     }, { pauseReadingAboveBytes: this.limits.pauseReadingAboveBytes });
     this.connections.set(conn, { inFlight: 0, maxInFlight: 0 });
   }

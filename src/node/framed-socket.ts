@@ -27,6 +27,12 @@ export interface FramedSocketHandlers {
   /** Called once, when the connection is gone (for whatever reason). */
   onClose?(reason: string): void;
   onBadInput?(bad: BadInput): void;
+  /**
+   * onMessage threw: a bug of ours, not bad input (that is refused before onMessage). The
+   * connection is dropped — the node must not die of what one peer or client sent — and the
+   * error is reported here, loudly (default: the stack on stderr), never swallowed.
+   */
+  onHandlerError?(err: unknown, msg: WireMessage): void;
 }
 
 export interface FramedSocketOptions {
@@ -166,6 +172,13 @@ export class FramedSocket {
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
+  private reportHandlerError(err: unknown, msg: WireMessage): void {
+    try {
+      if (this.handlers.onHandlerError) this.handlers.onHandlerError(err, msg);
+      else process.stderr.write(`internal error while handling ${msg.kind} from ${this.remote}: ${err instanceof Error ? err.stack : String(err)}\n`);
+    } catch { /* reporting must not turn one bad connection into a dead node */ }
+  }
+
   /** Closes at once; nothing more is delivered from this connection after this returns. */
   destroy(reason: string): void {
     if (!this.closed) {
@@ -218,7 +231,15 @@ export class FramedSocket {
           this.fail(err.code, err.message);
           return;
         }
-        if (msg) this.handlers.onMessage(msg);
+        if (msg) {
+          try {
+            this.handlers.onMessage(msg);
+          } catch (err) {
+            this.reportHandlerError(err, msg);
+            this.destroy(`internal error while handling ${msg.kind}: ${err instanceof Error ? err.message : String(err)}`);
+            return;
+          }
+        }
         // Backpressure: take no further frame while paused (the loop stops pulling from the
         // socket, whose buffer fills, and the kernel's, and TCP's window closes on the sender).
         while (this.pausedBy.size > 0 && !this.closed) await new Promise<void>((r) => { this.wakeReader = r; });
