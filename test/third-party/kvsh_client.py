@@ -45,6 +45,8 @@ TYPES = {
     0x02: "check-in",
     0x03: "boot",
     0x04: "boot-ready",
+    0x05: "auth-challenge",
+    0x06: "auth-proof",
     0x10: "heartbeat-request",
     0x11: "heartbeat-reply",
     0x20: "prepare",
@@ -66,6 +68,23 @@ TYPES = {
     0x7F: "error",
 }
 TYPE_CODES = {name: code for code, name in TYPES.items()}
+
+# Peer authentication: nonce and MAC (HMAC-SHA-256) sizes, and the MAC input ("Peer authentication").
+AUTH_BYTES = 32
+AUTH_LABELS = {"dialer": "kvsh peer-auth v1 dialer", "acceptor": "kvsh peer-auth v1 acceptor"}
+
+
+def auth_mac(secret: bytes, role: str, cluster_id: str, dialer_id: int, acceptor_id: int,
+             dialer_nonce: bytes, acceptor_nonce: bytes) -> bytes:
+    """MAC(role) = HMAC-SHA-256(secret, label | clusterId | dialerId | acceptorId | Nd | Na)."""
+    import hashlib
+    import hmac
+    def s(x: str) -> bytes:
+        b = x.encode("utf-8")
+        return len(b).to_bytes(4, "big") + b
+    data = (s(AUTH_LABELS[role]) + s(cluster_id) + dialer_id.to_bytes(4, "big") + acceptor_id.to_bytes(4, "big")
+            + bytes(dialer_nonce) + bytes(acceptor_nonce))
+    return hmac.new(secret, data, hashlib.sha256).digest()
 
 CLIENT_TO_NODE = ("client-request", "status-request", "log-request")
 NODE_TO_CLIENT = ("client-response", "status-response", "log-response")
@@ -606,6 +625,12 @@ def _enc_fields(w: Writer, t: str, m: dict):
             w.node_address(a, "nodes[%d]" % i)
     elif t == "boot-ready":
         w.u32(m["nodeId"], "nodeId")
+    elif t in ("auth-challenge", "auth-proof"):
+        field = "nonce" if t == "auth-challenge" else "mac"
+        raw = bytes(m[field])
+        if len(raw) != AUTH_BYTES:
+            raise ValueError("%s: %s must be %d bytes, got %d" % (t, field, AUTH_BYTES, len(raw)))
+        w.out += raw
     elif t == "heartbeat-request":
         w.u32(m["round"], "round")
     elif t == "heartbeat-reply":
@@ -709,6 +734,10 @@ def _dec_fields(r: Reader, t: str) -> dict:
         m["nodes"] = [r.node_address("nodes[%d]" % i) for i in range(n)]
     elif t == "boot-ready":
         m["nodeId"] = r.u32("nodeId")
+    elif t == "auth-challenge":
+        m["nonce"] = r.take(AUTH_BYTES, "nonce")
+    elif t == "auth-proof":
+        m["mac"] = r.take(AUTH_BYTES, "mac")
     elif t == "heartbeat-request":
         m["round"] = r.u32("round")
     elif t == "heartbeat-reply":

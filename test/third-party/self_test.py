@@ -108,6 +108,14 @@ EXPECTED = {
         {"id": 1, "host": LOCALHOST, "peerPort": 7101, "clientPort": 7201},
         {"id": 3, "host": LOCALHOST, "peerPort": 7103, "clientPort": 7203}]},
     "boot-ready (3)": {"type": "boot-ready", "nodeId": 3},
+    # Peer authentication's example: the nonces are in the names; the MACs are computed from the
+    # section's MAC input (secret, cluster "local", node 1 dials node 3), see check_auth_example.
+    "auth-challenge (dialer nonce 00…1f)": {"type": "auth-challenge", "nonce": bytes(range(0x00, 0x20))},
+    "auth-challenge (acceptor nonce 20…3f)": {"type": "auth-challenge", "nonce": bytes(range(0x20, 0x40))},
+    "auth-proof (acceptor)": {"type": "auth-proof", "mac": kv.auth_mac(
+        b"kvsh example secret, not for use", "acceptor", "local", 1, 3, bytes(range(0x00, 0x20)), bytes(range(0x20, 0x40)))},
+    "auth-proof (dialer)": {"type": "auth-proof", "mac": kv.auth_mac(
+        b"kvsh example secret, not for use", "dialer", "local", 1, 3, bytes(range(0x00, 0x20)), bytes(range(0x20, 0x40)))},
     "heartbeat-request (round 9)": {"type": "heartbeat-request", "round": 9},
     "heartbeat-reply (9, (3,0,2), qc)": {"type": "heartbeat-reply", "round": 9, "ballot": B(3, 0, 2), "qc": True},
     "prepare": {"type": "prepare", "n": B(4, 0, 1), "decidedIdx": 41, "acceptedRnd": B(3, 0, 1),
