@@ -163,6 +163,21 @@ describe('peer authentication: real nodes', function () {
     }
   });
 
+  it('a fragment before the handshake completes is refused at once (unexpected-message), not buffered', async () => {
+    const c = await InProcessCluster.create(2, {}, false);
+    try {
+      await c.start(1);
+      const p = await RawPeer.connect(c.peerAddr(1).host, c.peerAddr(1).port);
+      // The first piece of a 200 MiB message: buffering it would be the stranger's win.
+      p.send({ kind: 'peer-hello', nodeId: 2, clusterId: c.config.clusterId }, { kind: 'fragment', total: 200 * 1024 * 1024, chunk: new Uint8Array(1024) });
+      await p.closed;
+      expect(kinds(p.frames).at(-1)).to.equal('error unexpected-message');
+      expect(p.frames.at(-1)).to.deep.include({ message: 'fragments are accepted only on peer connections, once authenticated' });
+    } finally {
+      await c.destroy();
+    }
+  });
+
   describe('timeouts (short injected auth timeout)', () => {
     let c: InProcessCluster;
     before(async () => {

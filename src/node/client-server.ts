@@ -24,6 +24,7 @@ import { MAX_FRAME_BYTES, encodeMessage } from '../wire/codec.js';
 import { encodeFrame } from '../wire/frame.js';
 import type { ClientRequest, LogRequest, LogResponse, PeerLink, StatusResponse, WireMessage } from '../wire/messages.js';
 import { FramedSocket, type PauseReason } from './framed-socket.js';
+import { strangerLogLimiter } from './log-limiter.js';
 import type { Logger } from './logger.js';
 import { BOTTOM } from '../replica/ballot.js';
 
@@ -101,6 +102,7 @@ export class ClientServer {
   private refused = 0;
   private refusedUnlogged = 0;
   private lastRefusalLog = -Infinity;
+  private readonly badInputLog = strangerLogLimiter();
 
   constructor(
     private readonly backend: ClientPortBackend,
@@ -186,7 +188,7 @@ export class ClientServer {
     const conn: FramedSocket = new FramedSocket(socket, {
       onMessage: (m) => this.onMessage(conn, m),
       onClose: () => this.dropConnection(conn),
-      onBadInput: (b) => this.logger.warn('bad-input', { port: 'client', remote: conn.remote, code: b.code, error: b.message }),
+      onBadInput: (b) => this.logBadInput(conn, b.code, b.message),
       onHandlerError: (err, m) => this.logger.error('handler-error', {
         port: 'client', remote: conn.remote, message: m.kind, error: err instanceof Error ? (err.stack ?? err.message) : String(err),
       }),
@@ -198,6 +200,12 @@ export class ClientServer {
    * Over the connection limit: the error frame, then close. Nothing is read from the socket.
    * One log line per burst: the first refusal, then at most one summary per interval.
    */
+  /** Any client can send garbage at will: the lines are limited (log-limiter.ts), the refusals are not. */
+  private logBadInput(conn: FramedSocket, code: string, error: string): void {
+    const take = this.badInputLog.take('bad-input');
+    if (take.log) this.logger.warn('bad-input', { port: 'client', remote: conn.remote, code, error, ...(take.suppressed ? { suppressed: take.suppressed } : {}) });
+  }
+
   private refuse(socket: Socket): void {
     this.refused++;
     this.refusedUnlogged++;
@@ -230,7 +238,7 @@ export class ClientServer {
       case 'log-request': conn.send(this.logResponse(m)); return;
       default: {
         const message = `${m.kind} is not a client-port message (client-request, status-request, log-request)`;
-        this.logger.warn('bad-input', { port: 'client', remote: conn.remote, code: 'unexpected-message', error: message });
+        this.logBadInput(conn, 'unexpected-message', message);
         conn.fail('unexpected-message', message);
       }
     }

@@ -61,7 +61,7 @@ export class FramedSocket {
   /** The message being joined from fragments. */
   private joining: { total: number; parts: Uint8Array[]; got: number } | null = null;
   private readonly maxBufferedBytes: number;
-  private readonly acceptFragments: boolean;
+  private acceptFragments: boolean;
   private readonly pauseReadingAboveBytes: number | undefined;
   private readonly pausedBy = new Set<PauseReason>();
   /** Wakes the read loop when reading resumes (or the connection closes). */
@@ -179,6 +179,14 @@ export class FramedSocket {
     } catch { /* reporting must not turn one bad connection into a dead node */ }
   }
 
+  /**
+   * From now on `fragment` frames are joined into messages (a peer connection once its handshake
+   * has completed: before it, a stranger could make the node buffer up to MAX_MESSAGE_BYTES).
+   */
+  allowFragments(): void {
+    this.acceptFragments = true;
+  }
+
   /** Closes at once; nothing more is delivered from this connection after this returns. */
   destroy(reason: string): void {
     if (!this.closed) {
@@ -196,7 +204,7 @@ export class FramedSocket {
       if (this.joining) throw new ProtocolError('malformed', `a ${msg.kind} arrived in the middle of a fragmented message`);
       return msg;
     }
-    if (!this.acceptFragments) throw new ProtocolError('unexpected-message', 'fragments are accepted on peer connections only');
+    if (!this.acceptFragments) throw new ProtocolError('unexpected-message', 'fragments are accepted only on peer connections, once authenticated');
     const j = this.joining ??= { total: msg.total, parts: [], got: 0 };
     if (msg.total !== j.total) throw new ProtocolError('malformed', `a fragment of a ${msg.total}-byte message in the middle of a ${j.total}-byte one`);
     if (j.got + msg.chunk.length > j.total) throw new ProtocolError('malformed', `fragments add up to more than ${j.total} bytes`);

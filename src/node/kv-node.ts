@@ -28,6 +28,7 @@ import { FramedSocket } from './framed-socket.js';
 import type { Logger } from './logger.js';
 import { AcceptorHandshake, DEFAULT_AUTH_TIMEOUT_MS, lateAuthMessage, type NonceSource } from './peer-auth.js';
 import { AuthGate } from './peer-auth-socket.js';
+import { strangerLogLimiter } from './log-limiter.js';
 import { PeerLinks } from './peer-links.js';
 import { ReplicaDriver } from './replica-driver.js';
 
@@ -69,6 +70,8 @@ export class KvNode {
   private readonly peerServer: Server;
   private readonly clientServer: ClientServer;
   private readonly accepted = new Set<FramedSocket>();
+  /** Bad frames and failed handshakes from strangers on the peer port (log-limiter.ts). */
+  private readonly peerPortLog = strangerLogLimiter();
   /** Peer connections accepted before this node booted, adopted when it does. */
   private readonly earlyPeers = new Map<NodeId, FramedSocket>();
   private meta: NodeMeta | null = null;
@@ -275,8 +278,14 @@ export class KvNode {
         if (peer !== null && this.earlyPeers.get(peer) === conn) this.earlyPeers.delete(peer);
         this.bootstrapServer?.forget(conn);
       },
-      onBadInput: (b) => this.logger.warn('bad-input', { port: 'peer', remote: conn.remote, code: b.code, error: b.message }),
-    }, { acceptFragments: true });
+      onBadInput: (b) => {
+        const take = this.peerPortLog.take('bad-input');
+        if (take.log) this.logger.warn('bad-input', { port: 'peer', remote: conn.remote, code: b.code, error: b.message, ...(take.suppressed ? { suppressed: take.suppressed } : {}) });
+      },
+      onHandlerError: (err, m) => this.logger.error('handler-error', {
+        port: 'peer', remote: conn.remote, peer: peer ?? undefined, message: m.kind, error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      }),
+    }); // fragments: allowed by the AuthGate once the handshake completes
     const handshake = new AcceptorHandshake({
       self: this.id,
       secret: this.options.secret,
@@ -289,7 +298,11 @@ export class KvNode {
       timeoutMs: this.options.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS,
       onDone: (id) => { peer = id; },
       onFail: (code, reason) => {
-        const fields = { port: 'peer', role: 'acceptor', remote: conn.remote, peer: handshake.peer ?? undefined, code };
+        // Anyone who can reach the port can fail a handshake: a flood gets a line per interval.
+        const event = code === 'auth-failed' ? 'auth-failed' : 'bad-input';
+        const take = this.peerPortLog.take(event);
+        if (!take.log) return;
+        const fields = { port: 'peer', role: 'acceptor', remote: conn.remote, peer: handshake.peer ?? undefined, code, ...(take.suppressed ? { suppressed: take.suppressed } : {}) };
         if (code === 'auth-failed') this.logger.warn('auth-failed', { ...fields, reason });
         else this.logger.warn('bad-input', { ...fields, error: reason });
       },

@@ -54,6 +54,8 @@ export class AuthGate {
     for (const m of step.messages) this.conn.send(m);
     if (step.kind === 'done') {
       this.finish('done');
+      // Large messages (snapshots) only from a peer that proved it knows the secret.
+      this.conn.allowFragments();
       this.o.onDone(step.peer);
     }
   }

@@ -142,7 +142,7 @@ export class PeerLinks {
     const framed: FramedSocket = new FramedSocket(raw, {
       onMessage: () => {},
       onClose: (reason) => this.closed(peer, framed, reason),
-    }, { acceptFragments: true });
+    }); // fragments: allowed by the AuthGate once the handshake completes
     // A host that drops packets would hold a dial for the kernel's SYN timeout (minutes),
     // during which the link cannot be re-dialled even after the network heals.
     const connectTimer = setTimeout(() => framed.destroy(`no connection within ${CONNECT_TIMEOUT_MS} ms`), CONNECT_TIMEOUT_MS);
@@ -203,6 +203,9 @@ export class PeerLinks {
       },
       onClose: (reason) => this.closed(peer, socket, reason),
       onBadInput: (b) => this.options.logger.warn('bad-input', { port: 'peer', peer, code: b.code, error: b.message }),
+      onHandlerError: (err, m) => this.options.logger.error('handler-error', {
+        port: 'peer', peer, message: m.kind, error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      }),
     };
   }
 
