@@ -322,11 +322,15 @@ describe('replica: Sequence Paxos', () => {
       expect(h.status(2)).to.deep.include({ phase: 'accept', logLength: 1, decidedIdx: 1 });
     });
 
-    it("a leader that crashes before its own append is durable loses the entry, and nobody ever answers for it", () => {
+    it("a leader that crashes before its own append is durable, its AcceptDecides lost, loses the entry, and nobody ever answers for it", () => {
       const h = cluster();
       h.hold(3);
+      // The AcceptDecides leave before the append is durable (pipelining); here they are lost,
+      // so the entry exists only in the leader's undurable batch.
+      h.lose(msgs({ from: 3, kind: 'accept-decide' }));
       h.request(3, command('c', 1, put('x', 'lost')));
       h.crash(3, { lose: 1 });
+      h.healAll();
       h.rounds(3);
       const leader = h.leader();
       expect(leader).to.equal(2);
@@ -335,6 +339,51 @@ describe('replica: Sequence Paxos', () => {
       h.rounds(2);
       expect(h.replies).to.deep.equal([]);
       for (const id of [1, 2, 3]) expect(logOf(h, id), `node ${id}`).to.deep.equal([]);
+    });
+
+    it("a leader's AcceptDecides leave before its append is durable; if it crashes then, the entry survives on the followers and no vote of the leader counted", () => {
+      const h = cluster();
+      h.hold(3);
+      h.request(3, command('c', 1, put('x', 'kept')));
+      expect(h.undurable(3)).to.equal(1);
+      expect(h.inFlight(msgs({ from: 3, kind: 'accept-decide' })).map((m) => m.to)).to.deep.equal([1, 2]);
+      // One follower's durable vote: the leader's own is not durable, so nothing is decided.
+      h.deliver(msgs({ to: 1, kind: 'accept-decide' }));
+      h.deliver(msgs({ from: 1, to: 3, kind: 'accepted' }));
+      expect(h.status(3).decidedIdx).to.equal(0);
+      expect(h.inFlight(msgs({ from: 3, kind: 'decide' }))).to.deep.equal([]);
+      h.crash(3, { lose: h.undurable(3) });
+      expect(h.durable(3).log).to.deep.equal([]);
+      h.rounds(3);
+      expect(h.leader()).to.equal(2);
+      // The next leader adopts the entry from the followers and decides it; the client that sent
+      // it to node 3 gets no answer from there (its request died with the process) and retries.
+      h.restart(3);
+      h.rounds(2);
+      for (const id of [1, 2, 3]) expect(logOf(h, id), `node ${id}`).to.deep.equal(['c#1']);
+      for (const id of [1, 2, 3]) expect(h.status(id).decidedIdx, `node ${id}`).to.equal(1);
+      expect(h.replies).to.deep.equal([]);
+      expect(h.violations).to.deep.equal([]);
+    });
+
+    it("the leader counts its own vote only once its append is durable (a persisted step), and decides then", () => {
+      const h = cluster();
+      h.crash(1);
+      h.hold(3);
+      h.request(3, command('c', 1, put('x', '1')));
+      h.deliver(msgs({ to: 2, kind: 'accept-decide' }));
+      h.deliver(msgs({ from: 2, to: 3, kind: 'accepted' }));
+      expect(h.status(3).decidedIdx, 'node 2 alone is no quorum').to.equal(0);
+      const before = h.trace.length;
+      h.sync(3, 1); // the append is durable: a persisted step follows
+      const persisted = h.trace.slice(before).filter((s) => s.node === 3 && s.inputs.some((i) => i.kind === 'persisted'));
+      expect(persisted).to.have.length(1);
+      expect(h.status(3).decidedIdx).to.equal(1);
+      // The Decide leaves at once; the reply waits for the persisted step's batch.
+      expect(h.inFlight(msgs({ from: 3, to: 2, kind: 'decide' }))).to.have.length(1);
+      expect(h.repliesAt(3)).to.deep.equal([]);
+      h.unhold(3);
+      expect(results(h, 3)).to.deep.equal([{ kind: 'ok' }]);
     });
 
     it('the harness releases batches in order, and a step with an empty batch waits for earlier ones', () => {

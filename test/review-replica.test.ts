@@ -193,26 +193,28 @@ describe('review: replica core', function () {
       expect(h.violations).to.deep.equal([]);
     });
 
-    it("a leader counts its own undurable append toward a decision, but nothing leaves before the append is durable", () => {
+    it("a leader's AcceptDecides and Decides leave before its writes are durable, but its own vote counts only once durable; a crash then loses no decision", () => {
       const h = new ReplicaHarness({ nodes: [1, 2, 3], resendTicks: RESEND });
       h.rounds(1);
       expect(h.leader()).to.equal(3);
       h.hold(3);
       h.request(3, command('c', 1, put('x', '1')));
-      // Nothing left the leader yet: its AcceptDecides wait for the append.
-      expect(h.inFlight(msgs({ from: 3, kind: 'accept-decide' }))).to.have.length(0);
-      h.unhold(3);
-      h.hold(3);
+      // The AcceptDecides left before the append is durable (pipelining, reference §A.5)…
+      expect(h.inFlight(msgs({ from: 3, kind: 'accept-decide' }))).to.have.length(2);
       h.deliver(msgs({ to: 1, kind: 'accept-decide' }));
       h.deliver(msgs({ from: 1, kind: 'accepted' }));
-      // Decided in memory, counting the leader's own vote…
+      // …so the leader does not count its own undurable append: one follower is no quorum.
+      expect(h.status(3).decidedIdx).to.equal(0);
+      h.sync(3, 1); // the append is durable; the persisted step decides
       expect(h.status(3).decidedIdx).to.equal(1);
-      // …but the reply and the Decides wait for the batch; a crash now loses them all.
+      // The Decides leave at once (the decision rests on durable votes: node 1's and the
+      // leader's); the reply waits for the disk, and a crash now loses it.
+      expect(h.inFlight(msgs({ from: 3, kind: 'decide' }))).to.have.length(2);
       expect(h.repliesAt(3)).to.deep.equal([]);
-      expect(h.inFlight(msgs({ from: 3, kind: 'decide' }))).to.have.length(0);
       h.crash(3, { lose: h.undurable(3) });
       h.rounds(4);
       expect(h.repliesAt(3)).to.deep.equal([]);
+      for (const id of [1, 2]) expect(h.status(id).decidedIdx, `node ${id}`).to.equal(1);
       expect(h.violations).to.deep.equal([]);
     });
   });

@@ -1,7 +1,9 @@
 /**
  * The driver contract, tested with a stub replica whose every step writes one entry and sends
  * it to a peer: a message may leave only once the write of its step is durable, and a crash
- * loses the pending writes together with the messages waiting for them.
+ * loses the pending writes together with the messages waiting for them — except a leader's
+ * AcceptDecide (src/replica/release.ts), which leaves at once and survives the crash; a step's
+ * log mark comes back as a `persisted` input once its write is durable.
  */
 import { expect } from 'chai';
 import type { Snapshot } from '../src/replica/snapshot.js';
@@ -19,7 +21,9 @@ class StubReplica implements ReplicaLike {
   currentSnapshot(): null { return null; }
   stateSnapshot(): Snapshot { return { idx: 0, kv: [], sessions: [] }; }
   constructor(readonly config: ReplicaConfig, durable: PersistentState, private readonly tag: string,
-    private readonly onMessage: (to: NodeId, from: NodeId, entry: Entry, idx: number) => void) {
+    private readonly onMessage: (to: NodeId, from: NodeId, entry: Entry, idx: number) => void,
+    private readonly kind: 'proposal-forward' | 'accept-decide' = 'proposal-forward',
+    private readonly onPersisted?: (id: NodeId, logLength: number) => void) {
     this.log = durable.log.slice();
   }
 
@@ -31,13 +35,20 @@ class StubReplica implements ReplicaLike {
         ready.persist.push({ kind: 'append', entries: [entry] });
         this.log.push(entry);
         const peer = this.config.nodes.find(n => n !== this.config.id)!;
-        ready.send.push({ to: peer, msg: { kind: 'proposal-forward', entries: [entry] } });
-      } else if (input.kind === 'message' && input.msg.kind === 'proposal-forward') {
+        ready.send.push({
+          to: peer,
+          msg: this.kind === 'proposal-forward'
+            ? { kind: 'proposal-forward', entries: [entry] }
+            : { kind: 'accept-decide', n: BOTTOM, seq: { session: 1, counter: this.log.length }, decidedIdx: 0, entries: [entry] },
+        });
+      } else if (input.kind === 'message' && (input.msg.kind === 'proposal-forward' || input.msg.kind === 'accept-decide')) {
         const e = input.msg.entries[0]!;
         if (e.kind === 'command') this.onMessage(this.config.id, input.from, e, e.command.seq - 1);
+      } else if (input.kind === 'persisted') {
+        this.onPersisted?.(this.config.id, input.mark.logLength);
       }
     }
-    return ready;
+    return this.onPersisted && ready.persist.length > 0 ? { ...ready, logMark: { acceptedRnd: BOTTOM, logLength: this.log.length } } : ready;
   }
 
   status(): ReplicaStatus {
@@ -53,15 +64,23 @@ class StubReplica implements ReplicaLike {
 }
 
 /** Runs two stub nodes with slow disks; returns how many messages arrived before their write was durable. */
-function run(seed: number, bug: boolean, script?: (sim: Simulation) => void) {
+function run(seed: number, bug: boolean, script?: (sim: Simulation) => void, kind?: 'proposal-forward' | 'accept-decide') {
   let incarnations = 0;
   let received = 0;
   let early = 0;
+  /** `persisted` inputs, and those that came before the write they report was durable. */
+  let marks = 0;
+  let marksEarly = 0;
+  const arrivals: { from: NodeId; idx: number }[] = [];
   let sim: Simulation | undefined;
   const factory: ReplicaFactory = (config, durable) => new StubReplica(config, durable, `n${config.id}i${incarnations++}`, (_to, from, entry, idx) => {
     received++;
+    arrivals.push({ from, idx });
     const durableEntry = sim!.disk(from).durable.log[idx];
     if (JSON.stringify(durableEntry) !== JSON.stringify(entry)) early++;
+  }, kind, (id, logLength) => {
+    marks++;
+    if (sim!.disk(id).durable.log.length < logLength) marksEarly++;
   });
   sim = new Simulation({
     seed, nodes: [3, 8], clients: 0, opsTotal: 0, stopWhenIdle: false, durationUs: 400_000, tickUs: 1000,
@@ -71,7 +90,7 @@ function run(seed: number, bug: boolean, script?: (sim: Simulation) => void) {
   }, factory);
   script?.(sim);
   const out = sim.run();
-  return { received, early, out, sim };
+  return { received, early, marks, marksEarly, arrivals, out, sim };
 }
 
 describe('sim: driver contract', () => {
@@ -83,6 +102,31 @@ describe('sim: driver contract', () => {
     expect(r.received).to.be.greaterThan(500);
     expect(r.early).to.equal(0);
     expect(r.out.violations).to.deep.equal([]);
+  });
+
+  it('an AcceptDecide leaves before its write is durable; the log mark comes back only once it is', () => {
+    const r = run(seed, false, undefined, 'accept-decide');
+    expect(r.received).to.be.greaterThan(500);
+    expect(r.early, 'AcceptDecides that arrived before the sender\'s write was durable').to.be.greaterThan(100);
+    expect(r.marks).to.be.greaterThan(500);
+    expect(r.marksEarly).to.equal(0);
+    const held = run(seed, false);
+    expect(held.marks).to.be.greaterThan(500);
+    expect(held.marksEarly).to.equal(0);
+  });
+
+  it('a crash loses the pending writes, but AcceptDecides that left early still arrive', () => {
+    let kept = -1;
+    const r = run(seed, false, sim => {
+      sim.at(100_000, () => {
+        expect(sim.disk(3).pendingCount, 'writes pending at the crash').to.be.greaterThan(0);
+        sim.crash(3); // and it stays down
+        kept = sim.disk(3).durable.log.length;
+      });
+    }, 'accept-decide');
+    expect(r.out.stats.batchesLost).to.be.greaterThan(0);
+    const lostButArrived = r.arrivals.filter((a) => a.from === 3 && a.idx >= kept);
+    expect(lostButArrived.length, 'entries node 3 lost that node 8 received anyway').to.be.greaterThan(0);
   });
 
   it('with the planted driver bug ack-before-durable, messages overtake their writes', () => {

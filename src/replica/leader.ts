@@ -6,6 +6,7 @@ import { ballotEq, ballotGt, compareBallots, type Ballot, type LogIdx, type Node
 import { entryBytes } from './entry.js';
 import { invariant } from './invariant.js';
 import type { Accepted, NotAccepted, PrepareReq, Promise as PromiseMsg, SeqNum } from './messages.js';
+import type { LogMark } from './types.js';
 import { LeaderState, type MaxPromise, type SequencePaxos } from './sequence-paxos.js';
 
 /** BLE elected ballot `n`. */
@@ -120,10 +121,27 @@ function onMajority(sp: SequencePaxos): void {
     () => `leader ${sp.id}: a promise's decided index ${newDecided} is beyond the adopted log (${sp.logLength})`);
   sp.raiseDecided(newDecided);
   sp.phase = 'accept';
-  // The leader's own vote; the step contract keeps it from reaching anyone (or deciding a
-  // reply) before the write above is durable (BUG-1).
-  lead.acc.set(sp.id, sp.logLength);
+  // The leader's own vote is NOT counted here: it counts once the write above is durable
+  // (onPersisted; this step's Ready carries the mark). Its AcceptDecides may leave before its
+  // own appends are durable (release.ts), so a vote counted now could decide an entry that a
+  // crash of the leader then loses (BUG-1, reference §A.5).
+  if (sp.config.plantedBug === 'leader-counts-before-durable') lead.acc.set(sp.id, sp.logLength);
   for (const f of lead.promises.keys()) if (f !== sp.id) sendAcceptSync(sp, f);
+  tryDecide(sp);
+}
+
+/**
+ * The driver made a batch durable that left our log as `mark` says. A mark of our own round is
+ * a durable prefix of our log (within a round the leader's log only grows), so it is our vote
+ * up to there; a mark of another round (a batch written before we led this ballot) is not.
+ */
+export function onPersisted(sp: SequencePaxos, mark: LogMark): void {
+  const lead = sp.lead;
+  if (sp.role !== 'leader' || !lead || sp.phase !== 'accept' || !ballotEq(mark.acceptedRnd, lead.n)) return;
+  invariant(mark.logLength <= sp.logLength,
+    () => `leader ${sp.id}: ${mark.logLength} entries durable in round ${lead.n.n}, but the log has ${sp.logLength}`);
+  if (mark.logLength <= (lead.acc.get(sp.id) ?? 0)) return;
+  lead.acc.set(sp.id, mark.logLength);
   tryDecide(sp);
 }
 
@@ -206,9 +224,13 @@ export function flush(sp: SequencePaxos): void {
     }
     const entries = sp.batch.splice(0, count);
     sp.persist([{ kind: 'append', entries }]);
-    // Counted now, released after the write is durable (step contract; BUG-1).
-    lead.acc.set(sp.id, sp.logLength);
-    tryDecide(sp);
+    // Our own vote for these entries counts only once the append is durable (onPersisted):
+    // the AcceptDecides below leave before it is (release.ts), and followers may make them
+    // durable, answer and let us decide first — on their votes alone (BUG-1, §A.5).
+    if (sp.config.plantedBug === 'leader-counts-before-durable') {
+      lead.acc.set(sp.id, sp.logLength);
+      tryDecide(sp);
+    }
     for (const [f, seq] of lead.streams) {
       const next = { session: seq.session, counter: seq.counter + 1 };
       lead.streams.set(f, next);

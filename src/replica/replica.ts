@@ -11,7 +11,7 @@ import { SequencePaxos } from './sequence-paxos.js';
 import type { Snapshot } from './snapshot.js';
 import { cloneState, entryAt, type PersistentState } from './storage.js';
 import type {
-  AppliedEntry, ClientReply, Outgoing, Ready, ReplicaConfig, ReplicaInput, ReplicaStatus,
+  AppliedEntry, ClientReply, LogMark, Outgoing, Ready, ReplicaConfig, ReplicaInput, ReplicaStatus,
 } from './types.js';
 
 export const DEFAULT_MAX_BATCH = 256;
@@ -124,12 +124,25 @@ export class Replica {
             this.sp.reconnected(input.peer);
           }
           break;
+        case 'persisted': this.sp.persisted(input.mark); break;
       }
     }
     this.sp.flush();
     this.applyDecided(applied, reply);
     this.maybeCompact();
-    return { persist, send, reply, applied };
+    const logMark = this.leaderLogMark(persist);
+    return logMark ? { persist, send, reply, applied, logMark } : { persist, send, reply, applied };
+  }
+
+  /**
+   * A leader in the accept phase that wrote to its log (or its round) in this step asks to hear
+   * when the write is durable: only then does its own vote count (leader.onPersisted). The mark
+   * is the state after the whole step, which is what the batch makes durable.
+   */
+  private leaderLogMark(persist: Ready['persist']): LogMark | undefined {
+    if (this.sp.role !== 'leader' || this.sp.phase !== 'accept') return undefined;
+    const wroteLog = persist.some((op) => op.kind === 'append' || op.kind === 'append-on-prefix' || op.kind === 'set-accepted-rnd');
+    return wroteLog ? { acceptedRnd: this.sp.state.acceptedRnd, logLength: this.sp.logLength } : undefined;
   }
 
   status(): ReplicaStatus {

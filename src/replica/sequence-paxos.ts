@@ -4,8 +4,10 @@
  *
  * Persistent state lives in `state` (a cache of what the driver writes); every change goes
  * through `persist`, which applies it to the cache and queues the same ops for the driver.
- * Nothing here sends a message before the driver made the step's writes durable: the step
- * contract (README.md) does that ordering for every handler at once.
+ * Nothing here sends a message before the driver made the step's writes durable — the step
+ * contract (README.md) does that ordering for every handler at once — except the leader's
+ * AcceptDecide and Decide (release.ts), which is why the leader's own vote waits for a
+ * `persisted` input instead (leader.onPersisted).
  */
 import { BOTTOM, ballotGt, majority, type Ballot, type LogIdx, type NodeId } from './ballot.js';
 import type { Entry } from './entry.js';
@@ -17,7 +19,7 @@ import { sameEntry } from './entry.js';
 import {
   applyStorageOps, compactedIdx, entryAt, logLength, logSlice, type PersistentState, type StorageOp,
 } from './storage.js';
-import type { Phase, PlantedBug, Role } from './types.js';
+import type { LogMark, Phase, PlantedBug, Role } from './types.js';
 import * as follower from './follower.js';
 import * as leader from './leader.js';
 
@@ -60,7 +62,7 @@ export interface MaxPromise extends PromiseMeta {
 export class LeaderState {
   readonly promises = new Map<NodeId, PromiseMeta>();
   maxPromise: MaxPromise;
-  /** Highest log index each node accepted in this ballot (the leader's own once written). */
+  /** Highest log index each node accepted in this ballot (the leader's own once durable). */
   readonly acc = new Map<NodeId, LogIdx>();
   /** Last sequence number sent on each follower's stream; a follower is streamed to iff present. */
   readonly streams = new Map<NodeId, SeqNum>();
@@ -156,6 +158,11 @@ export class SequencePaxos {
 
   handleLeader(n: Ballot): void {
     leader.handleLeader(this, n);
+  }
+
+  /** The driver made a batch durable that left our log as `mark` describes. */
+  persisted(mark: LogMark): void {
+    leader.onPersisted(this, mark);
   }
 
   propose(entries: readonly Entry[]): void {

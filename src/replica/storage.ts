@@ -3,7 +3,8 @@
  *
  * A replica keeps its persistent state in memory and describes every change as a list of
  * `StorageOp`s in the step's output. The driver writes the list as ONE atomic batch (all or
- * nothing) and only after the batch is durable releases that step's messages and replies.
+ * nothing) and only after the batch is durable releases that step's messages and replies
+ * (all but a leader's AcceptDecide and Decide, which may leave before: release.ts).
  * Batches become durable in the order they were produced. On restart the driver loads the
  * durable state and builds a new replica from it.
  *

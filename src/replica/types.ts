@@ -13,7 +13,23 @@ export type ReplicaInput =
   /** A client request that arrived at this node. The reply comes out of a later (or this) step. */
   | { readonly kind: 'request'; readonly command: Command }
   /** The driver re-established a link to `peer`: messages may have been lost on the old one. */
-  | { readonly kind: 'reconnected'; readonly peer: NodeId };
+  | { readonly kind: 'reconnected'; readonly peer: NodeId }
+  /**
+   * The batch of a step whose Ready carried `logMark` (and every earlier batch) is durable: the
+   * driver hands the mark back. Only now does a leader count its own vote (reference §A.5).
+   */
+  | { readonly kind: 'persisted'; readonly mark: LogMark };
+
+/**
+ * What a leader's log looks like once one step's batch is durable: the round it belongs to
+ * (`acceptedRnd`) and its length. Within one round the leader's log only grows, so a mark with
+ * the leader's own round names a durable prefix of that leader's log; a mark of any other round
+ * describes a log the node held before (a follower's, or an older round's) and counts for nothing.
+ */
+export interface LogMark {
+  readonly acceptedRnd: Ballot;
+  readonly logLength: LogIdx;
+}
 
 export interface Outgoing {
   readonly to: NodeId;
@@ -36,13 +52,21 @@ export interface AppliedEntry {
 
 /**
  * The output of one step. The driver MUST write `persist` as one atomic batch and wait until
- * it, and every earlier batch, is durable before it sends `send` and delivers `reply`.
+ * it, and every earlier batch, is durable before it delivers `reply` and sends `send` — except
+ * the messages `mayLeaveBeforeDurable` (release.ts) allows out early, and only in per-peer order
+ * (`ReleaseQueue` does both; README.md, "Pipelining").
  */
 export interface Ready {
   readonly persist: StorageOp[];
   readonly send: Outgoing[];
   readonly reply: ClientReply[];
   readonly applied: AppliedEntry[];
+  /**
+   * Set when this step changed a leader's log (or its round): once this batch and every earlier
+   * one are durable the driver MUST step the replica with `{ kind: 'persisted', mark }`, or the
+   * leader never counts itself toward a quorum.
+   */
+  readonly logMark?: LogMark;
 }
 
 /**
@@ -57,7 +81,12 @@ export type PlantedBug =
   /** BUG-13 through compaction: snapshots carry the map but not the session table. */
   | 'snapshot-without-sessions'
   /** BUG-14: a node behind the compacted prefix gets the log from there, without the snapshot. */
-  | 'sync-without-snapshot';
+  | 'sync-without-snapshot'
+  /**
+   * BUG-1 with pipelining: the leader counts its own append toward a quorum at once, before the
+   * write is durable, while its AcceptDecides and Decides leave before that write too.
+   */
+  | 'leader-counts-before-durable';
 
 export interface ReplicaConfig {
   readonly id: NodeId;

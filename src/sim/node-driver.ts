@@ -1,23 +1,35 @@
 /**
  * One node as its driver sees it — the replica (while up), its disk, pause and crash — and the
- * step contract of src/replica/README.md in one place: a step's `persist` goes to the disk as
- * one batch; the step's messages and replies ride on that batch (or, when it wrote nothing, on
- * the last pending one) and leave only when it is durable, after every earlier batch.
+ * step contract of src/replica/README.md in one place, released exactly as kvnode's driver does
+ * (the same `ReleaseQueue`, src/replica/release.ts): a step's `persist` goes to the disk as one
+ * batch; its replies and most of its messages ride on that batch (or, when it wrote nothing, on
+ * the last pending one) and leave only when it is durable, after every earlier batch. A leader's
+ * AcceptDecide and Decide leave at once, in per-peer order; a crash loses the pending batches
+ * but not what already left. A step whose Ready carries a `logMark` gets it back as a
+ * `persisted` input when its own batch is durable.
  *
- * The planted driver bug `ack-before-durable` (BUG-1) lets them leave at once, while the
+ * The planted driver bug `ack-before-durable` (BUG-1) lets everything leave at once, while the
  * writes stay pending and a crash still loses them.
  */
 import type { NodeId } from '../replica/ballot.js';
+import type { PeerMessage } from '../replica/messages.js';
+import { ReleaseQueue, type StepRelease } from '../replica/release.js';
 import { mustBeDurableBeforeRelease } from '../replica/storage.js';
-import type { ClientReply, Outgoing, Ready, ReplicaConfig, ReplicaInput } from '../replica/types.js';
+import type { ClientReply, LogMark, Outgoing, Ready, ReplicaConfig, ReplicaInput } from '../replica/types.js';
 import type { SimDisk } from './disk.js';
 import type { TimeUs } from './event-queue.js';
 import type { ReplicaFactory, ReplicaLike } from './replica-like.js';
 
-/** A step's output, waiting for the disk. */
+/** Outputs leaving a node together. */
 export interface Release {
   readonly send: readonly Outgoing[];
   readonly reply: readonly ClientReply[];
+}
+
+/** What rides on a disk batch: a step to release, and/or a mark to hand back, once it is durable. */
+export interface DiskPayload {
+  readonly step: StepRelease | null;
+  readonly mark: LogMark | null;
 }
 
 export interface DriverEnv {
@@ -26,6 +38,8 @@ export interface DriverEnv {
   diskAt(at: TimeUs, node: NodeDriver, epoch: number): void;
   /** Hands released messages to the network and replies to the clients. */
   release(node: NodeDriver, r: Release): void;
+  /** Steps the node with `input` (a `persisted` mark), watched like any other step. */
+  input(node: NodeDriver, input: ReplicaInput): void;
 }
 
 export type StepOutcome =
@@ -41,18 +55,24 @@ export class NodeDriver {
   paused = false;
   /** Inputs that arrived while paused. */
   private inbox: ReplicaInput[] = [];
-  /** Outputs made durable while paused. */
-  private held: Release[] = [];
+  /** Steps made durable while paused: released at `resume`. */
+  private held: StepRelease[] = [];
+  private releases: ReleaseQueue;
+  /** Outputs the release queue let go during one call, handed to the network together. */
+  private outSend: Outgoing[] = [];
+  private outReply: ClientReply[] = [];
 
   constructor(
     readonly id: NodeId,
     readonly config: ReplicaConfig,
-    readonly disk: SimDisk<Release>,
+    readonly disk: SimDisk<DiskPayload>,
     /** This node's tick period (clocks drift). */
     readonly tickUs: number,
     private readonly env: DriverEnv,
     private readonly ackBeforeDurable: boolean,
-  ) {}
+  ) {
+    this.releases = this.newReleaseQueue();
+  }
 
   get up(): boolean {
     return this.replica !== null;
@@ -82,31 +102,44 @@ export class NodeDriver {
     } catch (e) {
       return { kind: 'threw', error: e instanceof Error ? e : new Error(String(e)) };
     }
-    const hasOutput = ready.send.length > 0 || ready.reply.length > 0;
-    const out: Release = { send: ready.send, reply: ready.reply };
     const now = this.env.now();
-    if (!mustBeDurableBeforeRelease(ready.persist)) {
+    const mark = ready.logMark ?? null;
+    // A mark always comes with a log write (Replica.leaderLogMark), so it rides on a batch.
+    if (mark && ready.persist.length === 0) throw new Error(`node ${this.id}: a log mark without a write`);
+    // The bug releases everything at once, as if every batch were already durable.
+    const step = this.releases.add(ready, this.ackBeforeDurable);
+    const waits = mustBeDurableBeforeRelease(ready.persist);
+    if (!waits) {
       // Only the decided index: the outputs wait for the earlier batches, not for this one
       // (the same rule as kvnode's driver; src/replica/storage.ts says why it is safe).
-      const before = this.disk.write([], hasOutput && !this.ackBeforeDurable ? out : undefined, now);
-      if (hasOutput && (this.ackBeforeDurable || before.kind === 'durable')) this.env.release(this, out);
-      const w = this.disk.write(ready.persist, undefined, now);
+      const before = this.disk.write([], { step, mark: null }, now);
+      if (before.kind === 'durable') this.releases.durable(step);
+      const w = this.disk.write(ready.persist, mark ? { step: null, mark } : undefined, now);
       if (w.kind === 'pending' && w.scheduleAt !== null) this.env.diskAt(w.scheduleAt, this, this.disk.epoch);
-      return { kind: 'stepped', replica, ready };
+    } else {
+      const w = this.disk.write(ready.persist, { step, mark }, now);
+      if (w.kind === 'pending' && w.scheduleAt !== null) this.env.diskAt(w.scheduleAt, this, this.disk.epoch);
+      if (w.kind === 'durable') this.releases.durable(step);
     }
-    const w = this.disk.write(ready.persist, hasOutput && !this.ackBeforeDurable ? out : undefined, now);
-    if (w.kind === 'pending' && w.scheduleAt !== null) this.env.diskAt(w.scheduleAt, this, this.disk.epoch);
-    if (hasOutput && (this.ackBeforeDurable || w.kind === 'durable')) this.env.release(this, out);
+    this.flushOut();
     return { kind: 'stepped', replica, ready };
   }
 
   /** The oldest pending batch became durable: its outputs leave (or wait for the end of a pause). */
   diskDone(epoch: number): void {
     if (epoch !== this.disk.epoch) return; // scheduled before a crash
-    for (const r of this.disk.completeHead()) {
-      if (this.paused) this.held.push(r);
-      else this.env.release(this, r);
+    const marks: LogMark[] = [];
+    for (const p of this.disk.completeHead()) {
+      if (p.step) {
+        if (this.paused) this.held.push(p.step);
+        else this.releases.durable(p.step);
+      }
+      if (p.mark) marks.push(p.mark);
     }
+    this.flushOut();
+    // After the outputs, as kvnode's driver does: the leader may count its own vote up to here.
+    // (While paused, the input waits in the inbox like any other.)
+    for (const mark of marks) if (this.replica) this.env.input(this, { kind: 'persisted', mark });
   }
 
   /** Loses the replica, the pending writes and every output waiting for them. Returns the batches lost. */
@@ -116,6 +149,10 @@ export class NodeDriver {
     this.paused = false;
     this.inbox = [];
     this.held = [];
+    // Messages that left early are on the network already; the rest is lost with the process.
+    this.releases = this.newReleaseQueue();
+    this.outSend = [];
+    this.outReply = [];
     return this.disk.crash();
   }
 
@@ -130,7 +167,23 @@ export class NodeDriver {
     const inbox = this.inbox;
     this.held = [];
     this.inbox = [];
-    for (const r of held) this.env.release(this, r);
+    for (const step of held) this.releases.durable(step);
+    this.flushOut();
     return inbox;
+  }
+
+  private newReleaseQueue(): ReleaseQueue {
+    return new ReleaseQueue({
+      send: (to: NodeId, msg: PeerMessage) => { this.outSend.push({ to, msg }); },
+      reply: (r: ClientReply) => { this.outReply.push(r); },
+    });
+  }
+
+  private flushOut(): void {
+    if (this.outSend.length === 0 && this.outReply.length === 0) return;
+    const r: Release = { send: this.outSend, reply: this.outReply };
+    this.outSend = [];
+    this.outReply = [];
+    this.env.release(this, r);
   }
 }

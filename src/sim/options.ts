@@ -15,6 +15,7 @@ export type Fault = (typeof FAULTS)[number];
 export type SimPlantedBug = 'ack-before-durable' | PlantedBug;
 export const PLANTED_BUGS: readonly SimPlantedBug[] = [
   'ack-before-durable', 'sync-by-round-only', 'assign-decided-idx', 'skip-dedup', 'snapshot-without-sessions', 'sync-without-snapshot',
+  'leader-counts-before-durable',
 ];
 
 /** `none`, `all`, or a comma list of fault names. */

@@ -9,7 +9,7 @@ import type { SimDisk } from './disk.js';
 import type { TimeUs } from './event-queue.js';
 import { Nemesis, type NemesisTarget } from './nemesis.js';
 import type { Link } from './network.js';
-import type { Release } from './node-driver.js';
+import type { DiskPayload } from './node-driver.js';
 import type { ReplicaLike } from './replica-like.js';
 import { formatTime } from './trace.js';
 import { MS, SimWorld } from './world.js';
@@ -42,7 +42,7 @@ export class Simulation extends SimWorld implements NemesisTarget {
     return this.node(node).replica?.status() ?? null;
   }
 
-  disk(node: NodeId): SimDisk<Release> {
+  disk(node: NodeId): SimDisk<DiskPayload> {
     return this.node(node).disk;
   }
 

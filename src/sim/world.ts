@@ -18,7 +18,7 @@ import { SimDisk } from './disk.js';
 import { EventQueue, type TimeUs } from './event-queue.js';
 import { InvariantChecker, type Violation } from './invariants.js';
 import { Network, type Link } from './network.js';
-import { NodeDriver, type DriverEnv, type Release } from './node-driver.js';
+import { NodeDriver, type DiskPayload, type DriverEnv, type Release } from './node-driver.js';
 import { defaultSnapshotEntries, nodeIds, resolveOptions, type SimOptions, type SimOptionsInput } from './options.js';
 import type { ReplicaFactory, ReplicaLike } from './replica-like.js';
 import { Rng } from './rng.js';
@@ -99,6 +99,7 @@ export class SimWorld {
       now: () => this.time,
       diskAt: (at, node, epoch) => this.queue.push(at, { kind: 'disk', node, epoch }),
       release: (node, r) => this.release(node, r),
+      input: (node, input) => this.step(node, input),
     };
     const replicaBug = o.plantedBug === 'ack-before-durable' ? undefined : o.plantedBug;
     for (const id of this.nodes) {
@@ -112,7 +113,7 @@ export class SimWorld {
       };
       const drift = o.tickDrift > 0 ? (this.rng.next() * 2 - 1) * o.tickDrift : 0;
       const tickUs = Math.max(1, Math.round(o.tickUs * (1 + drift)));
-      this.byId.set(id, new NodeDriver(id, config, new SimDisk<Release>(this.rng, o.disk), tickUs, env, o.plantedBug === 'ack-before-durable'));
+      this.byId.set(id, new NodeDriver(id, config, new SimDisk<DiskPayload>(this.rng, o.disk), tickUs, env, o.plantedBug === 'ack-before-durable'));
     }
     this.faultEndUs = o.faults.length === 0 ? 0 : o.faultEndUs ?? Math.max(0, o.durationUs - 1200 * MS);
     this.clients = new ClientPool({

@@ -1,13 +1,17 @@
 /**
  * A scripted, synchronous, deterministic driver for `Replica`s (src/replica), for unit tests.
  *
- * The harness plays the driver of the step contract (src/replica/README.md) for every node:
- * a step's `persist` batch is applied (with `applyStorageOps`) to a separate durable copy, and
- * only then are the step's messages put on the network and its replies recorded. A node can be
- * put on `hold`: its batches then queue up undurable, with their messages and replies, until
- * `sync` makes them durable in order. A `crash` throws away the replica and whatever was not
- * durable (optionally the last batches too, with their messages: those were never sent);
- * `restart` builds a new replica from the durable copy alone.
+ * The harness plays the driver of the step contract (src/replica/README.md) for every node, with
+ * the drivers' own release order (`ReleaseQueue`, src/replica/release.ts): a step's `persist`
+ * batch is applied (with `applyStorageOps`) to a separate durable copy, and only then are the
+ * step's replies recorded and its messages put on the network — except a leader's AcceptDecide
+ * and Decide, which leave at once unless an earlier message to the same peer still waits. A
+ * batch whose step reported a `logMark` is followed, once durable, by a `persisted` step. A node
+ * can be put on `hold`: its batches then queue up undurable, with their held messages and
+ * replies, until `sync` makes them durable in order. A `crash` throws away the replica and
+ * whatever was not durable (optionally the last batches too, with their held messages: those
+ * were never sent; early ones left already); `restart` builds a new replica from the durable
+ * copy alone.
  *
  * The network is a list of in-flight messages. Nothing moves unless the test says so: `deliver`
  * takes any one message (so the test chooses the order), `drop` and `duplicate` do what they
@@ -22,7 +26,8 @@
  *  - no message to an id outside the configuration or to the sender itself (BUG-15);
  *  - the fsync matrix (reference §A.5) when a message leaves: a Promise(n) or Prepare(n) only
  *    with `promised ≥ n` durable, an Accepted(n, i) only with `acceptedRnd = n` and `i` entries
- *    durable (BUG-1);
+ *    durable (BUG-1); a decided index d (AcceptSync, AcceptDecide, Decide) only when a majority
+ *    holds entry d − 1 durably (BUG-1: the leader counted its own undurable append);
  *  - a command (clientId, seq) is executed at most once on each node (BUG-13);
  *  - a client reply leaves only for a decided command that a majority holds durably (BUG-1, the
  *    leader's own vote included).
@@ -31,6 +36,7 @@ import { ballotEq, ballotLt, formatBallot, majority, type NodeId } from '../../s
 import { describeEntry, sameEntry, type Command, type Entry } from '../../src/replica/entry.js';
 import type { PeerMessage } from '../../src/replica/messages.js';
 import { Replica } from '../../src/replica/replica.js';
+import { ReleaseQueue, type StepRelease } from '../../src/replica/release.js';
 import { applyStorageOps, cloneState, emptyState, type PersistentState } from '../../src/replica/storage.js';
 import type {
   ClientReply, PlantedBug, Ready, ReplicaConfig, ReplicaInput, ReplicaStatus,
@@ -75,6 +81,8 @@ export interface StepRecord {
   durable: boolean;
   /** Whether the batch was lost in a crash. */
   lost: boolean;
+  /** Its place in the node's release order. */
+  release: StepRelease | null;
 }
 
 export interface ReleasedReply extends ClientReply {
@@ -109,6 +117,8 @@ interface NodeSlot {
   held: boolean;
   /** Steps whose batch is not durable yet, oldest first. */
   readonly unsynced: StepRecord[];
+  /** What this incarnation has not released yet. */
+  releases: ReleaseQueue;
   lastDecided: number;
   executed: Set<string>;
 }
@@ -142,10 +152,12 @@ export class ReplicaHarness {
         reforwardTicks: options.reforwardTicks, plantedBug: options.plantedBug,
       };
       const durable = cloneState(options.states?.[id] ?? emptyState());
-      this.slots.set(id, {
+      const slot: NodeSlot = {
         config, replica: new Replica(config, durable), durable, up: true, incarnation: 0, held: false,
-        unsynced: [], lastDecided: durable.decidedIdx, executed: new Set(),
-      });
+        unsynced: [], releases: null as unknown as ReleaseQueue, lastDecided: durable.decidedIdx, executed: new Set(),
+      };
+      slot.releases = this.releaseQueue(slot);
+      this.slots.set(id, slot);
     }
     // The first step starts the election and, for a node with a durable promise, recovery.
     for (const id of options.nodes) this.step(id);
@@ -228,11 +240,13 @@ export class ReplicaHarness {
     const status = s.replica.status();
     const record: StepRecord = {
       index: this.trace.length, node: id, incarnation: s.incarnation, inputs, ready, status,
-      durable: false, lost: false,
+      durable: false, lost: false, release: null,
     };
     this.trace.push(record);
     this.checkStep(s, record);
     s.unsynced.push(record);
+    // Early messages (a leader's AcceptDecide / Decide) leave here, before the batch is durable.
+    record.release = s.releases.add(ready);
     if (!s.held) this.sync(id);
     return record;
   }
@@ -380,7 +394,8 @@ export class ReplicaHarness {
 
   /**
    * Makes the oldest `count` undurable batches of `id` durable (all by default), in order, and
-   * releases their messages and replies.
+   * releases their messages and replies; a batch with a `logMark` is followed by a `persisted`
+   * step (as the drivers do), whose own batch joins the queue behind the others.
    */
   sync(id: NodeId, count = Infinity): void {
     const s = this.slot(id);
@@ -388,7 +403,9 @@ export class ReplicaHarness {
       const record = s.unsynced.shift()!;
       applyStorageOps(s.durable, record.ready.persist);
       record.durable = true;
-      this.release(s, record);
+      s.releases.durable(record.release!);
+      const mark = record.ready.logMark;
+      if (mark && s.up && record.incarnation === s.incarnation) this.step(id, { kind: 'persisted', mark });
     }
   }
 
@@ -410,6 +427,8 @@ export class ReplicaHarness {
     }
     for (const r of s.unsynced) r.lost = true;
     s.unsynced.length = 0;
+    // Held messages and replies die with the process; early ones are on the network already.
+    s.releases = this.releaseQueue(s);
     s.up = false;
     s.held = false;
     this.drop((m) => m.to === id);
@@ -444,17 +463,38 @@ export class ReplicaHarness {
     this.step(m.to, { kind: 'message', from: m.from, msg: m.msg });
   }
 
-  private release(s: NodeSlot, record: StepRecord): void {
+  /** A node's release order; what it lets go is checked against the fsync matrix, then sent. */
+  private releaseQueue(s: NodeSlot): ReleaseQueue {
     const from = s.config.id;
-    for (const o of record.ready.send) {
-      this.checkFsync(s, o.to, o.msg);
-      const m: InFlight = { id: this.nextMsgId++, from, to: o.to, msg: o.msg };
-      if (!this.slots.has(o.to) || !this.passes(m)) this.dropped.push(m);
-      else this.network.push(m);
-    }
-    for (const r of record.ready.reply) {
-      this.checkReplyDurable(from, r);
-      this.replies.push({ node: from, ...r });
+    return new ReleaseQueue({
+      send: (to, msg) => {
+        this.checkFsync(s, to, msg);
+        const m: InFlight = { id: this.nextMsgId++, from, to, msg };
+        if (!this.slots.has(to) || !this.passes(m)) this.dropped.push(m);
+        else this.network.push(m);
+      },
+      reply: (r) => {
+        this.checkReplyDurable(from, r);
+        this.replies.push({ node: from, ...r });
+      },
+    });
+  }
+
+  /**
+   * A decided index leaves a node only when a majority holds its last entry durably: every
+   * decision rests on durable votes (the leader's own included), so no crash can undo one that
+   * anybody heard of (BUG-1).
+   */
+  private checkDecidedDurable(where: string, kind: string, decidedIdx: number): void {
+    if (decidedIdx <= 0) return;
+    const idx = decidedIdx - 1;
+    const chosen = this.chosen[idx];
+    const holders = chosen === undefined ? [] : this.ids.filter((id) => {
+      const e = this.slot(id).durable.log[idx];
+      return e !== undefined && sameEntry(e, chosen);
+    });
+    if (holders.length < majority(this.ids.length)) {
+      this.violation(`${where}: ${kind} with decided index ${decidedIdx} left while entry ${idx} is held durably only by [${holders.join(', ')}]`);
     }
   }
 
@@ -521,6 +561,9 @@ export class ReplicaHarness {
           this.violation(`${where}: accepted ${formatBallot(msg.n)}/${msg.acceptedIdx} left with durable`
             + ` acceptedRnd ${formatBallot(d.acceptedRnd)} and ${d.log.length} entries`);
         }
+        break;
+      case 'accept-sync': case 'accept-decide': case 'decide':
+        this.checkDecidedDurable(where, msg.kind, msg.decidedIdx);
         break;
       default: break;
     }
