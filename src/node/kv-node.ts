@@ -15,7 +15,7 @@ import type { NodeId } from '../replica/ballot.js';
 import { compareBallots } from '../replica/ballot.js';
 import type { Command } from '../replica/entry.js';
 import { Replica } from '../replica/replica.js';
-import { compactedIdx, logLength } from '../replica/storage.js';
+import { compactedIdx, logLength, type PersistentState } from '../replica/storage.js';
 import type { ReplicaStatus } from '../replica/types.js';
 import { openWal, readMeta, writeMeta, type StorageEvent, type Wal } from '../storage/index.js';
 import { FSYNC_OFF_WARNING } from '../storage/wal.js';
@@ -112,6 +112,9 @@ export class KvNode {
     if (!this.fsync) this.logger.warn('fsync-off', { warning: FSYNC_OFF_WARNING });
     await mkdir(this.dataDir, { recursive: true });
     this.meta = await readMeta(this.dataDir, parseNodeMeta);
+    // A node that has joined recovers its log before it listens: a damaged log stops it here,
+    // before anyone (the cluster manager, a client, a peer) sees it up.
+    const recovered = this.meta ? await this.openLog(true) : null;
     await listen(this.peerServer, this.self.host, this.self.peerPort);
     await this.clientServer.listen(this.self.host, this.self.clientPort);
     this.logger.info('listening', {
@@ -121,7 +124,7 @@ export class KvNode {
     });
     if (this.meta) {
       this.logger.info('rejoining', { clusterId: this.meta.clusterId, nodes: this.meta.nodes.map((n) => n.id).join(',') });
-      await this.run(this.meta, true);
+      this.run(this.meta, recovered!);
       return;
     }
     const table: NodeMeta = {
@@ -169,23 +172,32 @@ export class KvNode {
     // Create the log first: once meta.json exists a restart insists on finding the log (a
     // node that lost it could vote twice). A crash in between leaves an empty log and no
     // table, and the node simply checks in again.
-    await this.run(meta, false);
+    const opened = await this.openLog(false);
+    if (this.stopping) return;
+    this.run(meta, opened);
     await writeMeta(this.dataDir, meta);
     this.meta = meta;
     this.logger.info('booted', { clusterId: meta.clusterId, nodes: meta.nodes.map((n) => n.id).join(',') });
   }
 
-  private async run(meta: NodeMeta, mustExist: boolean): Promise<void> {
-    const { config } = this.options;
+  /** Opens (or creates) the log and reports what recovery found. */
+  private async openLog(mustExist: boolean): Promise<PersistentState> {
     const { wal, state, recovery } = await openWal(this.dataDir, {
       fsync: this.fsync, mustExist, log: (e) => this.logStorage(e),
     });
     this.wal = wal;
-    if (this.stopping) return;
     this.logger.info('recovered', {
       records: recovery.records, bytes: recovery.bytes, logLength: logLength(state), decidedIdx: state.decidedIdx,
       compactedIdx: compactedIdx(state), walVersion: recovery.version, checkpointBytes: recovery.checkpointBytes,
     });
+    return state;
+  }
+
+  /** The replica over the opened log, its peer links and its driver. */
+  private run(meta: NodeMeta, state: PersistentState): void {
+    const { config } = this.options;
+    const wal = this.wal!;
+    if (this.stopping) return;
     const me = meta.nodes.find((n) => n.id === this.id);
     if (!me) throw new Error(`node ${this.id} is not in its persisted node table`);
     const replica = new Replica({
