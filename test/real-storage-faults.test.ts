@@ -153,9 +153,12 @@ describe('storage faults with a real kvnode process (fsync on)', function () {
     const from = lines.length;
     const exited = nextExit();
     const recovered = nextRecord('recovered').then(() => 'it recovered from the damaged log' as const);
-    // The node listens before it recovers, so the start may succeed; either way it must exit.
-    await c.start(ID).catch(() => {});
+    // A joined node recovers its log before it listens: the start itself fails, and the node
+    // never said it was listening.
+    const started = await c.start(ID).then(() => 'started' as const, (e: Error) => e.message);
+    expect(started, 'the start fails').to.not.equal('started');
     const exit = await Promise.race([exited, recovered]);
+    expect(lines.slice(from).some((l) => l.record?.event === 'listening'), 'no "listening" line').to.equal(false);
     expect(exit, 'exit status').to.deep.equal({ code: 1, signal: null });
     expect(c.state(ID)).to.equal('exited(1)');
     const refusal = stderr(from).find((l) => l.includes('cannot start'));
