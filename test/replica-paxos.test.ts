@@ -747,6 +747,23 @@ describe('replica: Sequence Paxos', () => {
       }
     });
 
+    it('a forwarded proposal the next leader adopted in its log is not forwarded again (no duplicate in the log)', () => {
+      const h = cluster([1, 2, 3]);
+      // Leader 3 appends node 1's forward and streams it; both followers accept it, but nobody
+      // hears that it was decided before 3 crashes.
+      h.request(1, command('c', 1, put('x', '1')));
+      h.deliverAll((m) => m.msg.kind === 'proposal-forward' || m.msg.kind === 'accept-decide');
+      expect(logOf(h, 1)).to.include('c#1');
+      h.crash(3);
+      h.rounds(3);
+      expect(h.leader()).to.equal(2);
+      h.deliverAll();
+      h.rounds(1);
+      expect(results(h, 1)).to.deep.equal([{ kind: 'ok' }]);
+      expect(logOf(h, 2).filter((e) => e === 'c#1')).to.have.length(1);
+      expect(logOf(h, 1).filter((e) => e === 'c#1')).to.have.length(1);
+    });
+
     it('a new leader orders the proposals it had forwarded to the leader it replaces; decided ones are not proposed again', () => {
       const h = cluster([1, 2, 3]);
       // c#1 is forwarded by node 2 and decided; c#2 is forwarded by node 2 and lost with leader 3.

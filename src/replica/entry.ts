@@ -65,6 +65,11 @@ function sameOp(a: KvOp, b: KvOp): boolean {
 }
 
 /** Structural equality of two entries (field order and object identity do not matter). */
+/** A command's identity (clientId, seq): copies of one command share it. null for other entries. */
+export function commandKey(e: Entry): string | null {
+  return e.kind === 'command' ? `${e.command.clientId}\u0000${e.command.seq}` : null;
+}
+
 export function sameEntry(a: Entry, b: Entry): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'expire-sessions') return a.idleBefore === (b as typeof a).idleBefore;

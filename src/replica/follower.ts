@@ -188,15 +188,18 @@ export function onDecide(sp: SequencePaxos, from: NodeId, m: Decide): void {
  * A proposal forwarded to a leader that then dies is lost with it (BUG-12); its client would
  * wait out its attempt timeout before retrying. So a follower remembers what it forwarded for
  * `reforwardTicks` ticks, and once it follows another leader it forwards those proposals again,
- * ahead of newer ones — except those our log shows decided already. Some may still be in the log
- * undecided (the old leader got them, the new one will keep them): the copy is then a duplicate
- * (clientId, seq), which the state machine applies once and answers with the first copy's
- * result — the same path as a client's own retry.
+ * ahead of newer ones — once it has synced with the new leader, and only those not in its log
+ * (the new leader adopted the rest and decides them in its round). A copy of a command that is
+ * in the log anyway (compacted out of sight, say) is a duplicate (clientId, seq), which the state
+ * machine applies once and answers with the first copy's result — the same path as a client's
+ * own retry.
  */
 export function flush(sp: SequencePaxos): void {
   const leaderId = sp.promised.pid;
   if (leaderId === 0 || leaderId === sp.id) return;
-  if (sp.forwarded.some((f) => f.to !== leaderId)) sp.waiting.unshift(...sp.takeForwarded(leaderId));
+  // Only once synced with the new leader (accept phase): our log is then its log, and what it
+  // already holds is not sent again.
+  if (sp.phase === 'accept' && sp.forwarded.some((f) => f.to !== leaderId)) sp.waiting.unshift(...sp.takeForwarded(leaderId));
   if (sp.waiting.length === 0) return;
   const entries = sp.waiting.splice(0);
   sp.send(leaderId, { kind: 'proposal-forward', entries });

@@ -29,9 +29,8 @@ export function handleLeader(sp: SequencePaxos, n: Ballot): void {
   };
   const lead = new LeaderState(n, own);
   lead.promises.set(sp.id, own);
-  // Proposals that waited for a leader are ours to order now, and so are the ones we forwarded
-  // to the leader we replace (follower.flush explains why; duplicates are applied once).
-  for (const e of sp.takeForwarded()) lead.buffered.push(e);
+  // Proposals that waited for a leader are ours to order now (the ones we had forwarded to the
+  // leader we replace join them once we know the newest log: onMajority).
   for (const e of sp.waiting) lead.buffered.push(e);
   sp.waiting = [];
   sp.lead = lead;
@@ -115,8 +114,11 @@ function onMajority(sp: SequencePaxos): void {
   // One atomic write: the adopted log, our round as acceptedRnd (BUG-2: a leader that forgets
   // its own acceptedRnd looks older than it is in the next election), and the decided index.
   ops.push({ kind: 'set-accepted-rnd', ballot: lead.n });
-  if (lead.buffered.length > 0) ops.push({ kind: 'append', entries: lead.buffered.splice(0) });
   sp.persist(ops);
+  // Then, in the same batch, what we had forwarded to the leader we replace and is not in the
+  // adopted log (follower.flush explains why), and the proposals that waited for us.
+  const mine = [...sp.takeForwarded(), ...lead.buffered.splice(0)];
+  if (mine.length > 0) sp.persist([{ kind: 'append', entries: mine }]);
   invariant(newDecided <= sp.logLength,
     () => `leader ${sp.id}: a promise's decided index ${newDecided} is beyond the adopted log (${sp.logLength})`);
   sp.raiseDecided(newDecided);

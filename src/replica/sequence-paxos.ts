@@ -15,7 +15,7 @@ import { invariant } from './invariant.js';
 import type {
   AcceptDecide, Decide, LogSync, PaxosMessage, PeerMessage, Promise as PromiseMsg, SeqNum,
 } from './messages.js';
-import { sameEntry } from './entry.js';
+import { commandKey, sameEntry } from './entry.js';
 import {
   applyStorageOps, compactedIdx, entryAt, logLength, logSlice, type PersistentState, type StorageOp,
 } from './storage.js';
@@ -201,25 +201,26 @@ export class SequencePaxos {
   }
 
   /**
-   * Removes the remembered forwards (all, or those not sent to `leaderId`) and returns their
-   * entries that are not decided in our log yet — those may have died with the leader they
-   * went to. A forwarded command can only be decided after the decided index at the time it was
-   * forwarded, so only that part of the log is searched. Where it is compacted away the entry is
-   * returned anyway: a duplicate is applied once.
+   * Removes the remembered forwards (all, or those not sent to `exceptTo`) and returns their
+   * entries that are not in our log — those may have died with the leader they went to. Call it
+   * once our log is the current leader's (a follower after its AcceptSync, a leader after
+   * adopting the newest log): an entry in it will be decided in this round, so sending it again
+   * would only put a duplicate in the log. A forwarded command can only be in the log after the
+   * decided index at the time it was forwarded, so only that part is searched. Where it is
+   * compacted away the entry is returned anyway: a duplicate is applied once.
    */
   takeForwarded(exceptTo?: NodeId): Entry[] {
     const taken = this.forwarded.filter((f) => f.to !== exceptTo);
     if (taken.length === 0) return [];
     this.forwarded = this.forwarded.filter((f) => f.to === exceptTo);
-    const key = (e: Entry): string | null => (e.kind === 'command' ? `${e.command.clientId}\u0000${e.command.seq}` : null);
-    const decided = new Set<string>();
+    const decided = new Set<string>(); // in the log, decided or about to be
     const from = Math.max(Math.min(...taken.map((f) => f.decidedAt)), this.compactedIdx);
-    for (let i = from; i < this.decidedIdx; i++) {
-      const k = key(entryAt(this.state, i)!);
+    for (let i = from; i < this.logLength; i++) {
+      const k = commandKey(entryAt(this.state, i)!);
       if (k !== null) decided.add(k);
     }
     return taken.flatMap((f) => f.entries).filter((e) => {
-      const k = key(e);
+      const k = commandKey(e);
       return k === null || !decided.has(k);
     });
   }
