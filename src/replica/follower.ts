@@ -199,11 +199,11 @@ export function flush(sp: SequencePaxos): void {
   if (leaderId === 0 || leaderId === sp.id) return;
   // Only once synced with the new leader (accept phase): our log is then its log, and what it
   // already holds is not sent again.
-  if (sp.phase === 'accept' && sp.forwarded.some((f) => f.to !== leaderId)) sp.waiting.unshift(...sp.takeForwarded(leaderId));
+  if (sp.phase === 'accept' && sp.forwarded.hasOtherThan(sp.promised)) sp.waiting = sp.takeForwarded(sp.promised).concat(sp.waiting);
   if (sp.waiting.length === 0) return;
   const entries = sp.waiting.splice(0);
   sp.send(leaderId, { kind: 'proposal-forward', entries });
-  if ((sp.config.reforwardTicks ?? 0) > 0) sp.forwarded.push({ to: leaderId, tick: sp.ticks, decidedAt: sp.decidedIdx, entries });
+  sp.forwarded.add(entries, sp.promised, sp.ticks, sp.decidedIdx);
 }
 
 export function onResendTimer(sp: SequencePaxos): void {

@@ -203,6 +203,8 @@ export class Replica {
       const idx = this.kv.appliedIdx;
       const entry = entryAt(state, idx)!;
       const outcome = this.kv.apply(entry);
+      // Applied here: never to be forwarded again (a copy after its session expired would run twice).
+      this.sp.forwarded.applied(entry);
       const executed = outcome !== null && !outcome.duplicate && outcome.result?.kind !== 'session-expired';
       applied.push({ idx, entry, executed });
       if (!outcome || !outcome.result) continue;

@@ -16,6 +16,7 @@ import type {
   AcceptDecide, Decide, LogSync, PaxosMessage, PeerMessage, Promise as PromiseMsg, SeqNum,
 } from './messages.js';
 import { commandKey, sameEntry } from './entry.js';
+import { ForwardedProposals } from './forwarded.js';
 import {
   applyStorageOps, compactedIdx, entryAt, logLength, logSlice, type PersistentState, type StorageOp,
 } from './storage.js';
@@ -38,13 +39,8 @@ export interface PaxosConfig {
   readonly plantedBug?: PlantedBug;
 }
 
-/** Proposals a follower forwarded, to whom, when (in its ticks), and its decided index then. */
-export interface Forwarded {
-  readonly to: NodeId;
-  readonly tick: number;
-  readonly decidedAt: LogIdx;
-  readonly entries: readonly Entry[];
-}
+/** Most forwarded commands a node remembers (ForwardedProposals). */
+export const MAX_REMEMBERED_FORWARDS = 100_000;
 
 /** What a leader remembers of one promise. */
 export interface PromiseMeta {
@@ -95,8 +91,8 @@ export class SequencePaxos {
   batch: Entry[] = [];
   /** Follower: proposals waiting for a known leader. */
   waiting: Entry[] = [];
-  /** Follower: proposals forwarded in the last `reforwardTicks` ticks, oldest first. */
-  forwarded: Forwarded[] = [];
+  /** Follower: proposals it forwarded, until applied here or `reforwardTicks` old (forwarded.ts). */
+  readonly forwarded: ForwardedProposals;
   /** Ticks seen, for `forwarded`. */
   ticks = 0;
   decidedChanged = false;
@@ -108,6 +104,7 @@ export class SequencePaxos {
   constructor(readonly config: PaxosConfig, readonly state: PersistentState) {
     this.quorum = majority(config.clusterSize);
     this.ticksToResend = config.resendTicks;
+    this.forwarded = new ForwardedProposals(config.reforwardTicks ?? 0, MAX_REMEMBERED_FORWARDS);
     invariant(state.decidedIdx <= logLength(state) && state.decidedIdx >= compactedIdx(state),
       () => `recovered decidedIdx ${state.decidedIdx} outside [${compactedIdx(state)}, ${logLength(state)}]`);
   }
@@ -201,7 +198,7 @@ export class SequencePaxos {
   }
 
   /**
-   * Removes the remembered forwards (all, or those not sent to `exceptTo`) and returns their
+   * Removes the remembered forwards (all, or those not sent to the leader of `keep`) and returns their
    * entries that are not in our log — those may have died with the leader they went to. Call it
    * once our log is the current leader's (a follower after its AcceptSync, a leader after
    * adopting the newest log): an entry in it will be decided in this round, so sending it again
@@ -209,26 +206,30 @@ export class SequencePaxos {
    * decided index at the time it was forwarded, so only that part is searched. Where it is
    * compacted away the entry is returned anyway: a duplicate is applied once.
    */
-  takeForwarded(exceptTo?: NodeId): Entry[] {
-    const taken = this.forwarded.filter((f) => f.to !== exceptTo);
+  takeForwarded(keep?: Ballot): Entry[] {
+    const taken = this.forwarded.take(keep);
     if (taken.length === 0) return [];
-    this.forwarded = this.forwarded.filter((f) => f.to === exceptTo);
-    const decided = new Set<string>(); // in the log, decided or about to be
-    const from = Math.max(Math.min(...taken.map((f) => f.decidedAt)), this.compactedIdx);
+    const c = this.compactedIdx;
+    let from = this.logLength;
+    for (const r of taken) if (r.decidedAt >= c && r.decidedAt < from) from = r.decidedAt;
+    const inLog = new Set<string>(); // decided, or about to be in this round
     for (let i = from; i < this.logLength; i++) {
       const k = commandKey(entryAt(this.state, i)!);
-      if (k !== null) decided.add(k);
+      if (k !== null) inLog.add(k);
     }
-    return taken.flatMap((f) => f.entries).filter((e) => {
-      const k = commandKey(e);
-      return k === null || !decided.has(k);
-    });
+    const again: Entry[] = [];
+    for (const r of taken) {
+      // A snapshot we installed may cover it: it cannot be checked, and a copy could run twice
+      // if its session has expired since. Dropped; its client retries (BUG-12).
+      if (r.decidedAt < c) continue;
+      if (!inLog.has(commandKey(r.entry)!)) again.push(r.entry);
+    }
+    return again;
   }
 
   tick(): void {
     this.ticks++;
-    const keep = this.config.reforwardTicks ?? 0;
-    while (this.forwarded.length > 0 && this.forwarded[0]!.tick < this.ticks - keep) this.forwarded.shift();
+    this.forwarded.prune(this.ticks);
     if (--this.ticksToResend > 0) return;
     this.ticksToResend = this.config.resendTicks;
     if (this.role === 'leader') leader.onResendTimer(this);
