@@ -47,7 +47,7 @@ export async function liveFuzzTrial(frames: number, seed: number): Promise<Trial
   return {
     area: 'network', fault: `random and mutated frames on the client and peer ports of a live 3-node cluster while clients run (seed ${seed})`,
     tried: r.framesSent, unit: 'frames',
-    details: `${(r.connections.client + r.connections.peer + r.connections.churned).toLocaleString('en-US')} connections; workload ${r.workload.ok} ok; RSS growth ≤ ${rssGrowthMb.toFixed(0)} MB; ${r.verdict}`,
+    details: `${(r.connections.client + r.connections.peer + r.connections.churned).toLocaleString('en-US')} connections; workload ${r.workload.ok.toLocaleString('en-US')} ok; RSS growth ≤ ${rssGrowthMb.toFixed(0)} MB; ${r.verdict}`,
     expected: 'no node exits, every node answers, other clients see no error, memory bounded, history LINEARIZABLE',
     failures: [...r.problems],
   };
