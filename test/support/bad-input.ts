@@ -7,6 +7,8 @@ import { connect } from 'node:net';
 import { decodeMessage, encodeMessage } from '../../src/wire/codec.js';
 import { encodeFrame } from '../../src/wire/frame.js';
 import { PROTOCOL_VERSION, type WireMessage } from '../../src/wire/messages.js';
+import { varint } from '../../src/fuzz/frames.js';
+import { splitFrames } from './raw-peer.js';
 
 export interface RawOutcome {
   /** Decoded frames the node sent back. */
@@ -16,16 +18,7 @@ export interface RawOutcome {
 }
 
 /** A varint length prefix (LEB128), for hand-made frames. */
-export function varint(n: number): Uint8Array {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return Uint8Array.from(out);
-}
+export { varint };
 
 export function frameOf(m: WireMessage): Uint8Array {
   return encodeFrame(encodeMessage(m));
@@ -38,7 +31,7 @@ export function frameOf(m: WireMessage): Uint8Array {
 export function sendRaw(host: string, port: number, chunks: Uint8Array[], opts: { endAfter?: boolean; waitMs?: number } = {}): Promise<RawOutcome> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     const frames: WireMessage[] = [];
     let done = false;
     const finish = (closed: boolean): void => {
@@ -51,21 +44,9 @@ export function sendRaw(host: string, port: number, chunks: Uint8Array[], opts: 
     const timer = setTimeout(() => finish(false), opts.waitMs ?? 3000);
     socket.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
-      // Our test frames are small: a one- or two-byte prefix.
-      for (;;) {
-        if (buf.length === 0) break;
-        let len = 0;
-        let shift = 0;
-        let i = 0;
-        for (; i < buf.length; i++) {
-          len += (buf[i]! & 0x7f) * 2 ** shift;
-          shift += 7;
-          if ((buf[i]! & 0x80) === 0) break;
-        }
-        if (i >= buf.length || buf.length < i + 1 + len) break;
-        frames.push(decodeMessage(buf.subarray(i + 1, i + 1 + len)));
-        buf = buf.subarray(i + 1 + len);
-      }
+      const { bodies, rest } = splitFrames(buf);
+      for (const b of bodies) frames.push(decodeMessage(b));
+      buf = rest;
     });
     socket.on('error', () => finish(true));
     socket.on('close', () => finish(true));
