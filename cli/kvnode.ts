@@ -14,6 +14,7 @@ import { dirname, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { resolveClusterSecret, SECRET_ENV } from '../src/node/cluster-secret.js';
 import { ConfigError, loadClusterConfig, MIN_SECRET_CHARS, nodeById } from '../src/node/config.js';
+import { DataDirError } from '../src/node/identity.js';
 import { KvNode } from '../src/node/kv-node.js';
 import { createLogger, defaultLogFormat, type LogFormat } from '../src/node/logger.js';
 
@@ -37,6 +38,7 @@ const program = new Command()
     if (v !== 'json' && v !== 'text') throw new InvalidArgumentError(`--log must be json or text, got "${v}"`);
     return v;
   })
+  .option('--replace', 'this (empty) data directory takes the place of the one node <id> had before, which is lost: it joins as a learner and votes once it has caught up')
   .option('--insecure', 'run without a cluster secret: peers are NOT authenticated (trusted networks only)')
   .option('--exit-on-stdin-close', 'stop when standard input closes (a cluster manager that dies takes its nodes along)')
   .addHelpText('after', '\nExit status: 0 clean stop (SIGTERM/SIGINT), 1 the node had to stop, 2 usage or config error.')
@@ -50,7 +52,7 @@ try {
   throw e;
 }
 
-const opts = program.opts<{ config: string; id: number; fsync?: 'on' | 'off'; dataDir?: string; log?: LogFormat; exitOnStdinClose?: boolean; insecure?: boolean }>();
+const opts = program.opts<{ config: string; id: number; fsync?: 'on' | 'off'; dataDir?: string; log?: LogFormat; exitOnStdinClose?: boolean; insecure?: boolean; replace?: boolean }>();
 
 const INSECURE_WARNING = 'peers are not authenticated (--insecure): anyone who can reach the peer port can take part in the '
   + 'cluster\'s protocol and read or change every key. Use it on a trusted network only.';
@@ -83,6 +85,7 @@ try {
     id: opts.id,
     fsync: opts.fsync === undefined ? undefined : opts.fsync === 'on',
     dataDir: opts.dataDir,
+    replace: opts.replace === true,
     logger,
     onFatal: (err) => {
       process.stderr.write(`kvnode ${opts.id}: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -116,5 +119,6 @@ try {
   await node.start();
 } catch (e) {
   process.stderr.write(`kvnode ${opts.id}: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(EXIT.fatal);
+  // A data directory that is not this node's to use is the operator's to fix (exit 2).
+  process.exit(e instanceof DataDirError ? EXIT.usage : EXIT.fatal);
 }

@@ -45,22 +45,23 @@ const vectors: [string, WireMessage][] = [
   ['auth-challenge (acceptor nonce 20…3f)', { kind: 'auth-challenge', nonce: AUTH_EXAMPLE.acceptorNonce }],
   ['auth-proof (acceptor)', { kind: 'auth-proof', mac: authMac(AUTH_EXAMPLE.secret, 'acceptor', AUTH_EXAMPLE.ids, AUTH_EXAMPLE.dialerNonce, AUTH_EXAMPLE.acceptorNonce) }],
   ['auth-proof (dialer)', { kind: 'auth-proof', mac: authMac(AUTH_EXAMPLE.secret, 'dialer', AUTH_EXAMPLE.ids, AUTH_EXAMPLE.dialerNonce, AUTH_EXAMPLE.acceptorNonce) }],
-  ['check-in', { kind: 'check-in', node: { id: 3, host: '127.0.0.1', peerPort: 7103, clientPort: 7203 } }],
-  ['boot', { kind: 'boot', clusterId: 'local', nodes: [{ id: 1, host: '127.0.0.1', peerPort: 7101, clientPort: 7201 }, { id: 3, host: '127.0.0.1', peerPort: 7103, clientPort: 7203 }] }],
+  ['check-in', { kind: 'check-in', node: { id: 3, host: '127.0.0.1', peerPort: 7103, clientPort: 7203 }, incarnation: '3b9c4f2a81d0e657' }],
+  ['boot', { kind: 'boot', clusterId: 'local', nodes: [{ id: 1, host: '127.0.0.1', peerPort: 7101, clientPort: 7201 }, { id: 3, host: '127.0.0.1', peerPort: 7103, clientPort: 7203 }], members: [{ id: 1, incarnation: '', voter: false }, { id: 3, incarnation: '3b9c4f2a81d0e657', voter: true }] }],
   ['boot-ready', { kind: 'boot-ready', nodeId: 3 }],
   ['heartbeat-request', { kind: 'heartbeat-request', round: 9 }],
-  ['heartbeat-reply', { kind: 'heartbeat-reply', round: 9, ballot: b(3, 0, 2), qc: true }],
+  ['heartbeat-reply', { kind: 'heartbeat-reply', round: 9, ballot: b(3, 0, 2), qc: true, inc: '2a7e1c9d04b3f865' }],
   ['prepare', { kind: 'prepare', n: b(4, 0, 1), decidedIdx: 41, acceptedRnd: b(3, 0, 1), acceptedIdx: 42 }],
-  ['promise without sync', { kind: 'promise', n: b(4, 0, 1), acceptedRnd: b(3, 0, 1), decidedIdx: 41, acceptedIdx: 42, sync: null }],
-  ['promise with sync', { kind: 'promise', n: b(4, 0, 1), acceptedRnd: b(3, 0, 2), decidedIdx: 41, acceptedIdx: 43, sync: { syncIdx: 42, suffix: [put], snapshot: null } }],
+  ['promise without sync', { kind: 'promise', n: b(4, 0, 1), acceptedRnd: b(3, 0, 1), decidedIdx: 41, acceptedIdx: 42, inc: '3b9c4f2a81d0e657', sync: null }],
+  ['promise with sync', { kind: 'promise', n: b(4, 0, 1), acceptedRnd: b(3, 0, 2), decidedIdx: 41, acceptedIdx: 43, inc: '3b9c4f2a81d0e657', sync: { syncIdx: 42, suffix: [put], snapshot: null } }],
   ['promise with snapshot', {
-    kind: 'promise', n: b(4, 0, 1), acceptedRnd: b(3, 0, 2), decidedIdx: 41, acceptedIdx: 41, sync: {
+    kind: 'promise', n: b(4, 0, 1), acceptedRnd: b(3, 0, 2), decidedIdx: 41, acceptedIdx: 41, inc: '3b9c4f2a81d0e657', sync: {
       snapshot: {
         idx: 41, kv: [['k', 'v1']],
         sessions: [
           { clientId: 'c1', lastSeq: 3, lastResult: { kind: 'ok' }, lastIdx: 40 },
           { clientId: 'c2', lastSeq: 5, lastResult: { kind: 'value', value: 'v1' }, lastIdx: 38 },
         ],
+        members: [{ id: 1, incarnation: '1f0e2d3c4b5a6978', voter: true }, { id: 3, incarnation: '3b9c4f2a81d0e657', voter: false }],
       },
       syncIdx: 41, suffix: [],
     },
@@ -68,16 +69,22 @@ const vectors: [string, WireMessage][] = [
   ['accept-sync', { kind: 'accept-sync', n: b(4, 0, 1), seq: { session: 1, counter: 1 }, decidedIdx: 41, sync: { syncIdx: 41, suffix: [put], snapshot: null } }],
   ['accept-sync with snapshot', {
     kind: 'accept-sync', n: b(4, 0, 1), seq: { session: 2, counter: 1 }, decidedIdx: 41, sync: {
-      snapshot: { idx: 40, kv: [['k', 'v0']], sessions: [{ clientId: 'c1', lastSeq: 2, lastResult: { kind: 'ok' }, lastIdx: 39 }] },
+      snapshot: { idx: 40, kv: [['k', 'v0']], sessions: [{ clientId: 'c1', lastSeq: 2, lastResult: { kind: 'ok' }, lastIdx: 39 }], members: [{ id: 1, incarnation: '1f0e2d3c4b5a6978', voter: true }] },
       syncIdx: 40, suffix: [put],
     },
   }],
   ['accept-decide', { kind: 'accept-decide', n: b(4, 0, 1), seq: { session: 1, counter: 2 }, decidedIdx: 42, entries: [put] }],
-  ['accepted', { kind: 'accepted', n: b(4, 0, 1), acceptedIdx: 43 }],
+  ['accepted', { kind: 'accepted', n: b(4, 0, 1), acceptedIdx: 43, inc: '3b9c4f2a81d0e657' }],
   ['decide', { kind: 'decide', n: b(4, 0, 1), seq: { session: 1, counter: 3 }, decidedIdx: 43 }],
   ['not-accepted', { kind: 'not-accepted', n: b(5, 0, 3) }],
   ['prepare-req', { kind: 'prepare-req', n: b(4, 0, 1) }],
   ['proposal-forward', { kind: 'proposal-forward', entries: [put] }],
+  ['proposal-forward with membership entries', {
+    kind: 'proposal-forward', entries: [
+      { kind: 'join', id: 3, incarnation: '3b9c4f2a81d0e657', replace: true },
+      { kind: 'promote', id: 3, incarnation: '3b9c4f2a81d0e657' },
+    ],
+  }],
 ];
 
 const out = vectors.map(([name, message]) => ({ name, hex: toHex(encodeMessage(message)), message }));

@@ -22,7 +22,7 @@ import { InProcessCluster } from './support/inprocess-cluster.js';
 
 const STATUS: ReplicaStatus = {
   id: 1, role: 'leader', phase: 'accept', leaderBallot: BOTTOM, bleLeader: BOTTOM, quorumConnected: true,
-  promised: BOTTOM, acceptedRnd: BOTTOM, logLength: 0, decidedIdx: 0, appliedIdx: 0, compactedIdx: 0,
+  promised: BOTTOM, acceptedRnd: BOTTOM, logLength: 0, decidedIdx: 0, appliedIdx: 0, compactedIdx: 0, incarnation: 'node-1', voter: true,
 };
 
 interface Harness {

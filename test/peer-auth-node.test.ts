@@ -243,7 +243,7 @@ describe('peer authentication: real nodes', function () {
       const p = await RawPeer.connect(c.peerAddr(1).host, c.peerAddr(1).port);
       const node2 = c.config.nodes.find((n) => n.id === 2)!;
       const address = { id: 2, host: node2.host, peerPort: node2.peerPort, clientPort: node2.clientPort };
-      p.send({ kind: 'peer-hello', nodeId: 2, clusterId: c.config.clusterId }, { kind: 'check-in', node: address });
+      p.send({ kind: 'peer-hello', nodeId: 2, clusterId: c.config.clusterId }, { kind: 'check-in', node: address, incarnation: '0123456789abcdef' });
       await p.closed;
       expect(kinds(p.frames)).to.deep.equal(['error auth-failed']);
       await waitUntil(() => c.events('auth-failed', 1).length > 0, 'the log line');
@@ -252,7 +252,7 @@ describe('peer authentication: real nodes', function () {
       const q = await RawPeer.connect(c.peerAddr(1).host, c.peerAddr(1).port);
       try {
         await handshake(q, c, 2, 1, secretOf(c));
-        q.send({ kind: 'check-in', node: address });
+        q.send({ kind: 'check-in', node: address, incarnation: '0123456789abcdef' });
         await waitUntil(() => c.events('checked-in', 1).length > 0, 'the check-in counted');
         expect(await q.next()).to.deep.include({ kind: 'boot' });
       } finally {

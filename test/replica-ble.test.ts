@@ -221,12 +221,12 @@ describe('replica: ballot leader election', () => {
       // Prepare for (1, 0, 5) makes Sequence Paxos promise it. Before the fix node 1 heard
       // nothing from 5 in rounds 1 and 2, judged the promised leader dead at the end of round 2
       // and raised its own ballot to (2, 0, 1), deposing a healthy leader.
-      const cfg = { id: 1, peers: [2, 3, 4, 5], clusterSize: 5, priority: 0, electionTicks: 5 };
+      const cfg = { id: 1, peers: [2, 3, 4, 5], clusterSize: 5, priority: 0, electionTicks: 5, incarnation: 'node-1', isVoter: () => true };
       const ble = new BallotLeaderElection(cfg, BOTTOM);
       const sent: { to: NodeId; msg: { kind: string; round?: number } }[] = [];
       const send = (to: NodeId, msg: { kind: string; round?: number }): void => { sent.push({ to, msg }); };
       const reply = (from: NodeId, round: number, ballot: Ballot): void =>
-        ble.onReply(from, { kind: 'heartbeat-reply', round, ballot, qc: true });
+        ble.onReply(from, { kind: 'heartbeat-reply', round, ballot, qc: true, inc: `node-${from}` });
       const endRound = (paxos: { promised: Ballot; leading: Ballot }): Ballot | null => {
         let elected: Ballot | null = null;
         for (let t = 0; t < cfg.electionTicks; t++) elected = ble.tick(paxos, send) ?? elected;
@@ -250,7 +250,7 @@ describe('replica: ballot leader election', () => {
     });
 
     it('a node with a recovered promise starts at round 0 (BLE unit)', () => {
-      const cfg = { id: 3, peers: [1, 2], clusterSize: 3, priority: 0, electionTicks: 5 };
+      const cfg = { id: 3, peers: [1, 2], clusterSize: 3, priority: 0, electionTicks: 5, incarnation: 'node-1', isVoter: () => true };
       const fresh = new BallotLeaderElection(cfg, BOTTOM);
       expect(fresh.ownBallot).to.deep.equal(b(1, 0, 3));
       expect(fresh.currentLeader).to.deep.equal(BOTTOM);
@@ -273,7 +273,7 @@ describe('replica: ballot leader election', () => {
       // Ask for its ballot before its first round ends.
       const probe = h.inject(3, 1, { kind: 'heartbeat-request', round: 1000 });
       expect(probe.ready.send.map((o) => o.msg)).to.deep.equal([
-        { kind: 'heartbeat-reply', round: 1000, ballot: b(0, 0, 3), qc: true },
+        { kind: 'heartbeat-reply', round: 1000, ballot: b(0, 0, 3), qc: true, inc: 'node-3' },
       ]);
       h.rounds(4);
       const after = h.trace.filter((s) => s.node === 3 && s.incarnation === 1);

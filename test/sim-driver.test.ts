@@ -19,7 +19,7 @@ class StubReplica implements ReplicaLike {
   readonly compactedIdx = 0;
   entryAt(idx: number): Entry | undefined { return this.log[idx]; }
   currentSnapshot(): null { return null; }
-  stateSnapshot(): Snapshot { return { idx: 0, kv: [], sessions: [] }; }
+  stateSnapshot(): Snapshot { return { idx: 0, kv: [], sessions: [], members: [] }; }
   constructor(readonly config: ReplicaConfig, durable: PersistentState, private readonly tag: string,
     private readonly onMessage: (to: NodeId, from: NodeId, entry: Entry, idx: number) => void,
     private readonly kind: 'proposal-forward' | 'accept-decide' = 'proposal-forward',
@@ -54,7 +54,7 @@ class StubReplica implements ReplicaLike {
   status(): ReplicaStatus {
     return {
       id: this.config.id, role: 'follower', phase: 'none', leaderBallot: BOTTOM, bleLeader: BOTTOM, quorumConnected: false,
-      promised: BOTTOM, acceptedRnd: BOTTOM, logLength: this.log.length, decidedIdx: 0, appliedIdx: 0, compactedIdx: 0,
+      promised: BOTTOM, acceptedRnd: BOTTOM, logLength: this.log.length, decidedIdx: 0, appliedIdx: 0, compactedIdx: 0, incarnation: 'node-1', voter: true,
     };
   }
 

@@ -49,6 +49,7 @@ const snapshot = (idx: number, keys = 3): Snapshot => ({
     { clientId: 'f', lastSeq: 6, lastResult: { kind: 'deleted', existed: true }, lastIdx: 0 },
     { clientId: 'g', lastSeq: 2 ** 40, lastResult: { kind: 'session-expired' }, lastIdx: idx - 1 },
   ],
+  members: [{ id: 1, incarnation: '0123456789abcdef', voter: true }, { id: 2, incarnation: '', voter: false }],
 });
 const install = (idx: number, keys?: number): StorageOp => ({ kind: 'install-snapshot', snapshot: snapshot(idx, keys) });
 
@@ -111,19 +112,19 @@ describe('storage: WAL checkpoints (compaction)', () => {
     await wal.close();
     const bytes = readFileSync(join(root, WAL_FILE));
     expect(bytes.length).to.equal(size);
-    expect(bytes.subarray(0, WAL_HEADER_BYTES)).to.deep.equal(Buffer.from(encodeHeader({ version: 2, base: 5 })));
+    expect(bytes.subarray(0, WAL_HEADER_BYTES)).to.deep.equal(Buffer.from(encodeHeader({ version: 3, base: 5 })));
     expect(existsSync(join(root, WAL_TEMP_FILE))).to.equal(false);
 
     const { wal: w2, state, recovery } = await openWal(root);
     expect(state).to.deep.equal(expected);
-    expect(recovery).to.deep.include({ version: 2, compactedIdx: 5, records: 0, bytes: size, tornTail: null });
+    expect(recovery).to.deep.include({ version: 3, compactedIdx: 5, records: 0, bytes: size, tornTail: null });
     expect(recovery.checkpointBytes).to.equal(size - WAL_HEADER_BYTES);
     // The log takes appends after the checkpoint, and they replay onto it.
     const more: StorageOp[] = [{ kind: 'append', entries: puts(7, 2) }, { kind: 'set-decided-idx', idx: 7 }];
     await w2.write(more);
     await w2.close();
     const read = await readWal(root);
-    expect(read).to.deep.include({ version: 2, compactedIdx: 5, records: 1 });
+    expect(read).to.deep.include({ version: 3, compactedIdx: 5, records: 1 });
     expect(read.state).to.deep.equal(apply(expected, [more]));
     expect(logLength(read.state)).to.equal(8);
     expect(await readWalState(root)).to.deep.equal(read.state);
@@ -247,7 +248,7 @@ describe('storage: WAL checkpoints (compaction)', () => {
     expect(compactedIdx(await readWalState(root))).to.equal(3);
   });
 
-  it('a version-1 log (an older build, no checkpoint) is read and appended to; its first checkpoint replaces it by a version-2 file', async () => {
+  it('a version-1 log (an older build, no checkpoint) is read and appended to; its first checkpoint replaces it by a version-3 file', async () => {
     const v1 = Buffer.concat([encodeHeader({ version: 1, base: 0 }), ...SETUP.map(b => encodeRecord(b))]);
     writeFileSync(join(root, WAL_FILE), v1);
     const { wal, state, recovery } = await openWal(root);
@@ -260,7 +261,7 @@ describe('storage: WAL checkpoints (compaction)', () => {
     await wal.write([install(4)]);
     await wal.close();
     const read = await readWal(root);
-    expect(read).to.deep.include({ version: 2, compactedIdx: 4, records: 0 });
+    expect(read).to.deep.include({ version: 3, compactedIdx: 4, records: 0 });
     expect(read.state).to.deep.equal(apply(emptyState(), [...SETUP, more, [install(4)]]));
   });
 
@@ -269,7 +270,7 @@ describe('storage: WAL checkpoints (compaction)', () => {
     for (const b of SETUP) await wal.write(b);
     await wal.close();
     const newer = apply(emptyState(), [...SETUP, [install(4)]]);
-    const leftover = Buffer.concat([encodeHeader({ version: 2, base: 4 }), encodeCheckpointRecord(newer)]);
+    const leftover = Buffer.concat([encodeHeader({ version: 3, base: 4 }), encodeCheckpointRecord(newer)]);
     writeFileSync(join(root, WAL_TEMP_FILE), leftover);
     const old = apply(emptyState(), SETUP);
     expect(await readWalState(root)).to.deep.equal(old);
@@ -319,7 +320,7 @@ describe('storage: WAL checkpoints (compaction)', () => {
       bad[i]! ^= 0x10;
       await refused(bad, `header flip at ${i}`);
     }
-    const wrongBase = Buffer.concat([encodeHeader({ version: 2, base: 4 }), image.subarray(WAL_HEADER_BYTES)]);
+    const wrongBase = Buffer.concat([encodeHeader({ version: 3, base: 4 }), image.subarray(WAL_HEADER_BYTES)]);
     expect((await refused(wrongBase, 'base 4')).problem).to.match(/base 4 is not the compacted index 5/);
     // A checkpoint anywhere but first is refused too (it passes its checksum: never a torn write).
     const second = Buffer.concat([image, encodeCheckpointRecord(emptyState())]);
@@ -339,7 +340,7 @@ describe('storage: WAL checkpoints (compaction)', () => {
   it('a state whose checkpoint would exceed the record limit fails the log (fail-stop) and leaves the old log in place', async () => {
     const { wal } = await openWal(root);
     for (const b of SETUP) await wal.write(b);
-    const huge: Snapshot = { idx: 3, kv: [['k', 'x'.repeat(1024 * 1024)]], sessions: [] };
+    const huge: Snapshot = { idx: 3, kv: [['k', 'x'.repeat(1024 * 1024)]], sessions: [], members: [] };
     const big: Snapshot = { ...huge, kv: Array.from({ length: 257 }, (_, i): [string, string] => [`k${i}`, huge.kv[0]![1]]) };
     const err = await wal.write([{ kind: 'install-snapshot', snapshot: big }]).then(() => null, (e: unknown) => e);
     expect(err).to.be.instanceOf(WalFailedError);

@@ -37,7 +37,7 @@ const LATER: StorageOp[][] = [
   [{ kind: 'append', entries: [put(4)] }, { kind: 'set-decided-idx', idx: 4 }],
   [{ kind: 'append', entries: [put(5)] }],
 ];
-const INSTALL: StorageOp[] = [{ kind: 'install-snapshot', snapshot: { idx: 2, kv: [['k1', 'v1'], ['k2', 'v2']], sessions: [] } }];
+const INSTALL: StorageOp[] = [{ kind: 'install-snapshot', snapshot: { idx: 2, kv: [['k1', 'v1'], ['k2', 'v2']], sessions: [], members: [] } }];
 
 const stateOf = (batches: readonly (readonly StorageOp[])[]): PersistentState => {
   const s = emptyState();

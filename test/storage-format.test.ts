@@ -110,14 +110,16 @@ describe('storage: WAL format', () => {
     sum[12] ^= 1;
     expect(decodeHeader(sum)).to.deep.include({ offset: 16 });
     expect(decodeHeader(sum)).to.have.property('problem').that.matches(/header checksum mismatch/);
-    expect(decodeHeader(encodeHeader({ version: 3, base: 0 }))).to.deep.equal({ offset: 7, problem: 'format version 3; this build reads versions 1 and 2' });
+    expect(decodeHeader(encodeHeader({ version: 4, base: 0 }))).to.deep.equal({ offset: 7, problem: 'format version 4; this build reads versions 1 and 3' });
+    // Version 2's checkpoints had no membership in their snapshot: refused, not misread.
+    expect(decodeHeader(encodeHeader({ version: 2, base: 0 }))).to.deep.equal({ offset: 7, problem: 'format version 2; this build reads versions 1 and 3' });
     expect(decodeHeader(encodeHeader({ version: 0, base: 0 }))).to.have.property('problem').that.matches(/format version 0/);
   });
 
   it('golden header of version 2: the base is the checkpoint\'s compacted index', () => {
-    expect(hex(encodeHeader({ version: 2, base: 0 }))).to.equal('4b56534857414c02' + '0000000000000000' + '7dccb056');
-    expect(hex(encodeHeader({ version: 2, base: 5 }))).to.equal('4b56534857414c02' + '0000000000000005' + '0da644d9');
-    expect(decodeHeader(unhex('4b56534857414c02 0000000000000005 0da644d9'))).to.deep.equal({ version: 2, base: 5 });
+    expect(hex(encodeHeader({ version: 3, base: 0 }))).to.equal('4b56534857414c03' + '0000000000000000' + '6ab7a415');
+    expect(hex(encodeHeader({ version: 3, base: 5 }))).to.equal('4b56534857414c03' + '0000000000000005' + '1add509a');
+    expect(decodeHeader(unhex('4b56534857414c03 0000000000000005 1add509a'))).to.deep.equal({ version: 3, base: 5 });
   });
 
   it('golden checkpoint: a new log\'s (the empty state) and one with a snapshot, a log entry and a decided index', () => {
@@ -131,7 +133,7 @@ describe('storage: WAL format', () => {
     const state: PersistentState = {
       promised: { n: 1, priority: 2, pid: 3 },
       acceptedRnd: { n: 1, priority: 0, pid: 2 },
-      snapshot: { idx: 5, kv: [['k', 'v']], sessions: [{ clientId: 'c', lastSeq: 2, lastResult: { kind: 'ok' }, lastIdx: 4 }] },
+      snapshot: { idx: 5, kv: [['k', 'v']], sessions: [{ clientId: 'c', lastSeq: 2, lastResult: { kind: 'ok' }, lastIdx: 4 }], members: [] },
       log: [{ kind: 'command', command: { clientId: 'c', seq: 3, op: { kind: 'put', key: 'k', value: 'w' } } }],
       decidedIdx: 6,
     };
@@ -143,11 +145,12 @@ describe('storage: WAL format', () => {
         0000000000000005
         00000001 00000001 6b 00000001 76
         00000001 00000001 63 0000000000000002 0000000000000004 03
+        00000000
       00000001 01 00000001 63 0000000000000003 02 00000001 6b 00000001 77
       0000000000000006`);
     expect(hex(encodeCheckpoint(state))).to.equal(hex(payload));
-    expect(hex(encodeCheckpointRecord(state))).to.equal('00000073' + 'f6500921' + hex(payload));
-    expect(hex(checkpointHeader(state))).to.equal('4b56534857414c02' + '0000000000000005' + '0da644d9');
+    expect(hex(encodeCheckpointRecord(state))).to.equal('00000077' + 'd38ba2f9' + hex(payload));
+    expect(hex(checkpointHeader(state))).to.equal('4b56534857414c03' + '0000000000000005' + '1add509a');
     expect(decodeCheckpoint(payload)).to.deep.equal(state);
   });
 
@@ -164,11 +167,12 @@ describe('storage: WAL format', () => {
         { clientId: 'f', lastSeq: 6, lastResult: { kind: 'deleted', existed: false }, lastIdx: 5 },
         { clientId: 'g', lastSeq: Number.MAX_SAFE_INTEGER, lastResult: { kind: 'session-expired' }, lastIdx: Number.MAX_SAFE_INTEGER - 1 },
       ],
+      members: [{ id: 7, incarnation: 'fedcba9876543210', voter: true }, { id: 0xffffffff, incarnation: '0123456789abcdef', voter: false }],
     };
     const states: PersistentState[] = [
       emptyState(),
       { ...emptyState(), log: ENTRIES, decidedIdx: 3 },
-      { promised: { n: 9, priority: 1, pid: 2 }, acceptedRnd: { n: 8, priority: 1, pid: 2 }, snapshot: { idx: 1, kv: [], sessions: [] }, log: [], decidedIdx: 1 },
+      { promised: { n: 9, priority: 1, pid: 2 }, acceptedRnd: { n: 8, priority: 1, pid: 2 }, snapshot: { idx: 1, kv: [], sessions: [], members: [] }, log: [], decidedIdx: 1 },
       { promised: { n: 0xffff_ffff, priority: 0xffff_ffff, pid: 0xffff_ffff }, acceptedRnd: { n: 1, priority: 0, pid: 1 }, snapshot, log: ENTRIES, decidedIdx: 2 ** 52 },
     ];
     for (const s of states) expect(decodeCheckpoint(encodeCheckpoint(s))).to.deep.equal(s);
@@ -176,7 +180,7 @@ describe('storage: WAL format', () => {
 
   it('a checkpoint is not a batch op, and install-snapshot is not written as one: both are refused where they do not belong', () => {
     expect(CHECKPOINT_CODE).to.equal(6);
-    expect(() => encodeOps([{ kind: 'install-snapshot', snapshot: { idx: 1, kv: [], sessions: [] } }])).to.throw(RangeError, /written as a checkpoint/);
+    expect(() => encodeOps([{ kind: 'install-snapshot', snapshot: { idx: 1, kv: [], sessions: [], members: [] } }])).to.throw(RangeError, /written as a checkpoint/);
     const cp = encodeCheckpoint(emptyState());
     expect(() => decodeOps(cp)).to.throw(DecodeError, /op\[0\]\.code.*a checkpoint \(code 6\) may only be the first record/);
     const batch = encodeOps([{ kind: 'set-decided-idx', idx: 1 }]);

@@ -190,7 +190,7 @@ describe('storage properties', () => {
       // Sometimes older than the current snapshot (a no-op), sometimes beyond the log's end.
       const at = Math.floor(op.at * (len + 4)) + 1;
       const sessions: SessionRecord[] = op.sessions.map(x => ({ ...x, lastIdx: Math.floor(x.lastIdx * at) }));
-      const snapshot: Snapshot = { idx: at, kv: op.kv, sessions };
+      const snapshot: Snapshot = { idx: at, kv: op.kv, sessions, members: [] };
       return { kind: 'install-snapshot', snapshot };
     };
     const rawStep = fc.record({

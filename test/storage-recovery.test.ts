@@ -144,14 +144,15 @@ describe('storage: WAL recovery', () => {
   it('a wrong magic, an unknown version, a bad header checksum, a short file, a snapshot base: refused at the header', async () => {
     const cases: [Uint8Array, number, RegExp][] = [
       [Buffer.concat([Buffer.from('{"not": "a log"}\n'), image.subarray(17)]), 0, /bad magic 7b 22 6e 6f 74 22 3a .*not a kvsh write-ahead log/],
-      [Buffer.concat([encodeHeader({ version: 3, base: 0 }), image.subarray(WAL_HEADER_BYTES)]), 7, /format version 3; this build reads versions 1 and 2/],
+      [Buffer.concat([encodeHeader({ version: 4, base: 0 }), image.subarray(WAL_HEADER_BYTES)]), 7, /format version 4; this build reads versions 1 and 3/],
+      [Buffer.concat([encodeHeader({ version: 2, base: 0 }), image.subarray(WAL_HEADER_BYTES)]), 7, /format version 2; this build reads versions 1 and 3/],
       [Buffer.from(image).fill(0xff, 10, 11), 16, /header checksum mismatch/],
       [new Uint8Array(0), 0, /the file is 0 bytes, shorter than the 20-byte header/],
       [image.subarray(0, 12), 12, /shorter than the 20-byte header/],
       [encodeHeader({ version: 1, base: 42 }), 8, /a version-1 log continues snapshot 42/],
-      [Buffer.concat([encodeHeader({ version: 2, base: 42 }), image.subarray(WAL_HEADER_BYTES)]), 8,
+      [Buffer.concat([encodeHeader({ version: 3, base: 42 }), image.subarray(WAL_HEADER_BYTES)]), 8,
         /the header's base 42 is not the compacted index 0 of the checkpoint after it/],
-      [encodeHeader({ version: 2, base: 0 }), 20, /the checkpoint record that begins the log is damaged \(incomplete record header \(0 of 8 bytes\)\)/],
+      [encodeHeader({ version: 3, base: 0 }), 20, /the checkpoint record that begins the log is damaged \(incomplete record header \(0 of 8 bytes\)\)/],
     ];
     for (const [bytes, offset, problem] of cases) {
       const dir = dirWith(bytes);

@@ -81,7 +81,7 @@ describe('storage: write-ahead log', () => {
     const { wal, state, recovery } = await openWal(dir, { fs, log: e => events.push(e) });
     expect(state).to.deep.equal(emptyState());
     expect(recovery).to.deep.include({
-      created: true, version: 2, compactedIdx: 0, records: 0, checkpointBytes: 50, bytes: WAL_HEADER_BYTES + 50, tornTail: null,
+      created: true, version: 3, compactedIdx: 0, records: 0, checkpointBytes: 50, bytes: WAL_HEADER_BYTES + 50, tornTail: null,
     });
     expect(readFileSync(join(dir, WAL_FILE)).subarray(0, 7).toString()).to.equal('KVSHWAL');
     expect(readdirSync(dir)).to.deep.equal([WAL_FILE]);

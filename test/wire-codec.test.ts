@@ -186,6 +186,7 @@ describe('wire codec', function () {
     const snapshot: Snapshot = {
       idx: 40, kv: [['a', '1'], ['b', '2']],
       sessions: [{ clientId: 'c1', lastSeq: 2, lastResult: { kind: 'ok' }, lastIdx: 39 }, { clientId: 'c2', lastSeq: 1, lastResult: { kind: 'not-found' }, lastIdx: 10 }],
+      members: [{ id: 1, incarnation: '0123456789abcdef', voter: true }],
     };
     const acceptSync = (s: Snapshot, syncIdx = s.idx): WireMessage => ({
       kind: 'accept-sync', n: { n: 4, priority: 0, pid: 1 }, seq: { session: 1, counter: 1 }, decidedIdx: 40,
@@ -205,6 +206,8 @@ describe('wire codec', function () {
       for (const [k, v] of s.kv) { str(k); str(v); }
       u32(s.sessions.length);
       for (const x of s.sessions) { str(x.clientId); u64(x.lastSeq); u64(x.lastIdx); parts.push(3); }
+      u32(s.members.length);
+      for (const m of s.members) { u32(m.id); str(m.incarnation); parts.push(m.voter ? 1 : 0); }
       u64(syncIdx); u32(0);
       return Uint8Array.from(parts);
     };
@@ -222,7 +225,7 @@ describe('wire codec', function () {
     });
 
     it('an empty snapshot (no keys, no sessions) round-trips', () => {
-      const empty: Snapshot = { idx: 0, kv: [], sessions: [] };
+      const empty: Snapshot = { idx: 0, kv: [], sessions: [], members: [] };
       expect(decodeMessage(encodeMessage(acceptSync(empty)))).to.deep.equal(acceptSync(empty));
     });
 
@@ -238,8 +241,17 @@ describe('wire codec', function () {
       malformed(raw({ ...s, sessions: [{ ...s.sessions[0]!, lastIdx: 40 }] }), /sessions\[0\]\.lastIdx .*40 is not below the snapshot's idx 40/);
     });
 
+    it('a member twice, an id 0, a voter without an incarnation or an overlong incarnation is malformed', () => {
+      const s = okOnly(snapshot);
+      const m = { id: 2, incarnation: '0123456789abcdef', voter: true };
+      malformed(raw({ ...s, members: [m, { ...m, voter: false }] }), /sync\.snapshot\.members\[1\]\.id .*node 2 appears twice/);
+      malformed(raw({ ...s, members: [{ ...m, id: 0 }] }), /members\[0\]\.id .*node ids start at 1/);
+      malformed(raw({ ...s, members: [{ ...m, incarnation: '' }] }), /members\[0\]\.voter .*node 2 is a voter without an incarnation/);
+      malformed(raw({ ...s, members: [{ ...m, incarnation: 'x'.repeat(65) }] }), /members\[0\]\.incarnation .*65 characters/);
+    });
+
     it('counts larger than the frame could hold are refused before allocating', () => {
-      const b = raw(okOnly({ idx: 40, kv: [], sessions: [] }));
+      const b = raw(okOnly({ idx: 40, kv: [], sessions: [], members: [] }));
       // kv count sits after version, type, n (12), seq (16), decidedIdx (8), hasSnapshot, idx (8)
       const kvAt = 2 + 12 + 16 + 8 + 1 + 8;
       const k = Uint8Array.from(b); k.set([0xff, 0xff, 0xff, 0xff], kvAt);
@@ -256,7 +268,7 @@ describe('wire codec', function () {
 
     it('a snapshot too big for one frame cannot be encoded (RangeError: the sender drops it)', () => {
       const big = 'x'.repeat(1024 * 1024 - 10);
-      const s: Snapshot = { idx: 10, kv: [0, 1, 2, 3, 4].map((i) => [`k${i}`, big] as [string, string]), sessions: [] };
+      const s: Snapshot = { idx: 10, kv: [0, 1, 2, 3, 4].map((i) => [`k${i}`, big] as [string, string]), sessions: [], members: [] };
       expect(() => encodeMessage(acceptSync(s))).to.throw(RangeError, new RegExp(`exceeds ${MAX_FRAME_BYTES}`));
     });
   });

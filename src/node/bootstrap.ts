@@ -14,6 +14,7 @@
 import { connect } from 'node:net';
 import { z } from 'zod';
 import type { NodeId } from '../replica/ballot.js';
+import { genesisMembers, type Member } from '../replica/membership.js';
 import type { Boot, NodeAddress, WireMessage } from '../wire/messages.js';
 import { FramedSocket } from './framed-socket.js';
 import type { Logger } from './logger.js';
@@ -24,6 +25,8 @@ import { AuthGate } from './peer-auth-socket.js';
 export interface NodeMeta {
   readonly clusterId: string;
   readonly nodes: readonly NodeAddress[];
+  /** The genesis membership (src/replica/membership.ts): the same on every node of the cluster. */
+  readonly members: readonly Member[];
 }
 
 const addressSchema = z.object({
@@ -33,7 +36,11 @@ const addressSchema = z.object({
   clientPort: z.number().int().min(1).max(65535),
 }).strict();
 
-const nodeMetaSchema = z.object({ clusterId: z.string().min(1), nodes: z.array(addressSchema).min(1) }).strict();
+const memberSchema = z.object({ id: z.number().int().min(1), incarnation: z.string(), voter: z.boolean() }).strict();
+
+const nodeMetaSchema = z.object({
+  clusterId: z.string().min(1), nodes: z.array(addressSchema).min(1), members: z.array(memberSchema).min(1),
+}).strict();
 
 export function parseNodeMeta(json: unknown): NodeMeta {
   return nodeMetaSchema.parse(json);
@@ -44,12 +51,16 @@ export function bootProblem(boot: Boot, self: NodeId, clusterId: string): string
   if (boot.clusterId !== clusterId) return `boot is for cluster "${boot.clusterId}", this node belongs to "${clusterId}"`;
   if (!boot.nodes.some((n) => n.id === self)) return `boot's node table (${boot.nodes.map((n) => n.id).join(', ')}) does not include node ${self}`;
   if (new Set(boot.nodes.map((n) => n.id)).size !== boot.nodes.length) return 'boot\'s node table has duplicate ids';
+  const ids = boot.nodes.map((n) => n.id).sort((a, b) => a - b).join(',');
+  if (boot.members.map((m) => m.id).sort((a, b) => a - b).join(',') !== ids) return 'boot\'s membership does not name the nodes of its table';
   return null;
 }
 
 /** The bootstrap server's side: counts check-ins until the threshold, then boots. */
 export class BootstrapServer {
-  private readonly checkedIn = new Set<NodeId>();
+  /** Node → the incarnation it checked in with: the genesis voters. */
+  private readonly checkedIn = new Map<NodeId, string>();
+  private table: NodeMeta | null = null;
   private readonly waiting = new Set<FramedSocket>();
   /** Booting started (the table is being persisted). */
   private booting = false;
@@ -58,15 +69,17 @@ export class BootstrapServer {
 
   constructor(
     private readonly self: NodeId,
+    selfIncarnation: string,
     private readonly threshold: number,
-    private readonly table: NodeMeta,
+    /** The configured cluster: its id and node table (the membership is made at boot). */
+    private readonly cluster: { readonly clusterId: string; readonly nodes: readonly NodeAddress[] },
     private readonly logger: Logger,
     /** Persists the table and starts this node's replica; resolves when the table is durable. */
     private readonly bootSelf: (meta: NodeMeta) => Promise<void>,
     /** Booting failed (the disk): the node must stop. */
     private readonly fatal: (err: unknown) => void,
   ) {
-    this.checkedIn.add(self);
+    this.checkedIn.set(self, selfIncarnation);
   }
 
   /** Call once the server is listening: with a threshold of 1 it boots at once. */
@@ -75,13 +88,15 @@ export class BootstrapServer {
     this.maybeBoot();
   }
 
-  checkIn(conn: FramedSocket, node: NodeAddress): void {
-    if (!this.checkedIn.has(node.id)) {
-      this.checkedIn.add(node.id);
-      this.logger.info('checked-in', { peer: node.id, checkedIn: this.checkedIn.size, threshold: this.threshold });
+  checkIn(conn: FramedSocket, node: NodeAddress, incarnation: string): void {
+    // Until the boot the latest incarnation a node checked in with is the one that will vote
+    // (a node whose directory was recreated meanwhile checks in with its new one).
+    if (!this.booting && this.checkedIn.get(node.id) !== incarnation) {
+      this.checkedIn.set(node.id, incarnation);
+      this.logger.info('checked-in', { peer: node.id, incarnation, checkedIn: this.checkedIn.size, threshold: this.threshold });
     }
     if (this.booted) {
-      conn.send(bootMessage(this.table));
+      conn.send(bootMessage(this.table!));
       return;
     }
     this.waiting.add(conn);
@@ -95,12 +110,16 @@ export class BootstrapServer {
   private maybeBoot(): void {
     if (this.booting || this.checkedIn.size < this.threshold) return;
     this.booting = true;
+    this.table = {
+      clusterId: this.cluster.clusterId, nodes: this.cluster.nodes,
+      members: genesisMembers(this.cluster.nodes.map((n) => n.id), this.checkedIn),
+    };
     // Persist our own table before telling anyone: a bootstrap server that crashed after
     // sending boot must come back booted, or the nodes it booted (which never check in again)
     // would wait for it forever. Check-ins that arrive meanwhile wait in `waiting`.
     this.bootSelf(this.table).then(() => {
       this.booted = true;
-      const boot = bootMessage(this.table);
+      const boot = bootMessage(this.table!);
       for (const conn of this.waiting) conn.send(boot);
       this.waiting.clear();
     }, this.fatal);
@@ -108,11 +127,13 @@ export class BootstrapServer {
 }
 
 export function bootMessage(meta: NodeMeta): Boot {
-  return { kind: 'boot', clusterId: meta.clusterId, nodes: meta.nodes };
+  return { kind: 'boot', clusterId: meta.clusterId, nodes: meta.nodes, members: meta.members };
 }
 
 export interface CheckInOptions {
   readonly self: NodeAddress;
+  /** This data directory's incarnation (identity.ts). */
+  readonly incarnation: string;
   readonly clusterId: string;
   /** The bootstrap server: its node id (the handshake proves it is that node) and where to dial it. */
   readonly serverId: NodeId;
@@ -189,7 +210,7 @@ export function checkInUntilBooted(options: CheckInOptions): {
       loggedFailure = false;
       const resend = (): void => {
         if (cancelled || received || conn !== framed || !framed.isOpen) return;
-        framed.send({ kind: 'check-in', node: options.self });
+        framed.send({ kind: 'check-in', node: options.self, incarnation: options.incarnation });
         timer = setTimeout(resend, retryMs * 4);
       };
       const handshake = new DialerHandshake({

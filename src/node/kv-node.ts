@@ -16,7 +16,7 @@ import { compareBallots } from '../replica/ballot.js';
 import type { Command } from '../replica/entry.js';
 import { Replica } from '../replica/replica.js';
 import { compactedIdx, logLength, type PersistentState } from '../replica/storage.js';
-import type { ReplicaStatus } from '../replica/types.js';
+import type { Notice, ReplicaStatus } from '../replica/types.js';
 import { openWal, readMeta, writeMeta, type StorageEvent, type Wal } from '../storage/index.js';
 import { FSYNC_OFF_WARNING } from '../storage/wal.js';
 import { isPeerMessage } from '../wire/codec.js';
@@ -25,6 +25,7 @@ import { BootstrapServer, bootMessage, checkInUntilBooted, parseNodeMeta, type N
 import { ClientServer } from './client-server.js';
 import { dialRoutes, nodeById, type ClusterConfig } from './config.js';
 import { FramedSocket } from './framed-socket.js';
+import { DataDirError, inspectDataDir, type DataDirIdentity } from './identity.js';
 import type { Logger } from './logger.js';
 import { AcceptorHandshake, DEFAULT_AUTH_TIMEOUT_MS, lateAuthMessage, type NonceSource } from './peer-auth.js';
 import { AuthGate } from './peer-auth-socket.js';
@@ -41,6 +42,8 @@ export interface KvNodeOptions {
   readonly fsync?: boolean;
   /** Overrides `<dataDir>/node-<id>`. */
   readonly dataDir?: string;
+  /** `--replace`: this directory takes the place of the node's lost one (identity.ts, membership.ts). */
+  readonly replace?: boolean;
   readonly logger: Logger;
   /**
    * The cluster secret's bytes (cluster-secret.ts): every peer-port connection must prove it
@@ -75,6 +78,7 @@ export class KvNode {
   /** Peer connections accepted before this node booted, adopted when it does. */
   private readonly earlyPeers = new Map<NodeId, FramedSocket>();
   private meta: NodeMeta | null = null;
+  private identity: DataDirIdentity | null = null;
   private links: PeerLinks | null = null;
   private driver: ReplicaDriver | null = null;
   private wal: Wal | null = null;
@@ -111,7 +115,14 @@ export class KvNode {
     const { config } = this.options;
     if (!this.fsync) this.logger.warn('fsync-off', { warning: FSYNC_OFF_WARNING });
     await mkdir(this.dataDir, { recursive: true });
+    // The directory's identity first: a new one gets its incarnation, durable before we speak.
+    const dir = await inspectDataDir(this.dataDir, { clusterId: config.clusterId, nodeId: this.id });
+    this.identity = dir.identity;
+    if (dir.created) this.logger.info('identity-created', { incarnation: dir.identity.incarnation });
     this.meta = await readMeta(this.dataDir, parseNodeMeta);
+    if (this.meta && this.meta.clusterId !== config.clusterId) {
+      throw new DataDirError(`${this.dataDir} booted in cluster "${this.meta.clusterId}", but the config says "${config.clusterId}"`);
+    }
     // A node that has joined recovers its log before it listens: a damaged log stops it here,
     // before anyone (the cluster manager, a client, a peer) sees it up.
     const recovered = this.meta ? await this.openLog(true) : null;
@@ -119,7 +130,7 @@ export class KvNode {
     await this.clientServer.listen(this.self.host, this.self.clientPort);
     this.logger.info('listening', {
       host: this.self.host, peerPort: this.self.peerPort, clientPort: this.self.clientPort,
-      dataDir: this.dataDir, fsync: this.fsync ? 'on' : 'off (UNSAFE)',
+      dataDir: this.dataDir, incarnation: this.identity.incarnation, fsync: this.fsync ? 'on' : 'off (UNSAFE)',
       peerAuth: this.options.secret ? 'hmac-sha256' : 'off (INSECURE)',
     });
     if (this.meta) {
@@ -127,26 +138,27 @@ export class KvNode {
       this.run(this.meta, recovered!);
       return;
     }
-    const table: NodeMeta = {
+    const table = {
       clusterId: config.clusterId,
       nodes: config.nodes.map((n) => ({ id: n.id, host: n.host, peerPort: n.peerPort, clientPort: n.clientPort })),
     };
     if (config.bootstrap === this.id) {
-      this.bootstrapServer = new BootstrapServer(
-        this.id, config.bootThreshold, table, this.logger, (meta) => this.boot(meta), (err) => this.options.onFatal(err));
+      this.bootstrapServer = new BootstrapServer(this.id, this.identity.incarnation,
+        config.bootThreshold, table, this.logger, (meta) => this.boot(meta), (err) => this.options.onFatal(err));
       this.bootstrapServer.start();
       return;
     }
     const bootstrapNode = nodeById(config, config.bootstrap);
     const server = this.dialVia.get(bootstrapNode.id) ?? { host: bootstrapNode.host, port: bootstrapNode.peerPort };
     const checkIn = checkInUntilBooted({
-      self: this.self, clusterId: config.clusterId, serverId: bootstrapNode.id, server, logger: this.logger, ...this.authOptions(),
+      self: this.self, incarnation: this.identity.incarnation, clusterId: config.clusterId, serverId: bootstrapNode.id, server,
+      logger: this.logger, ...this.authOptions(),
     });
     this.cancelCheckIn = checkIn.cancel;
     this.logger.info('checking-in', { server: `${server.host}:${server.port}` });
     void checkIn.boot.then(async (boot) => {
       if (this.stopping) return;
-      await this.boot({ clusterId: boot.clusterId, nodes: boot.nodes });
+      await this.boot({ clusterId: boot.clusterId, nodes: boot.nodes, members: boot.members });
       checkIn.ack();
     }).catch((err: unknown) => this.options.onFatal(err));
   }
@@ -203,6 +215,9 @@ export class KvNode {
     const replica = new Replica({
       id: this.id,
       nodes: meta.nodes.map((n) => n.id),
+      incarnation: this.identity!.incarnation,
+      genesis: meta.members,
+      replace: this.options.replace === true,
       priority: config.nodes.find((n) => n.id === this.id)?.priority ?? 0,
       electionTicks: config.timing.electionTicks,
       resendTicks: config.timing.resendTicks,
@@ -216,7 +231,10 @@ export class KvNode {
     this.driver = new ReplicaDriver(replica, wal, {
       send: (to, msg) => this.links?.send(to, msg),
       reply: (r) => this.clientServer.deliver(r),
-      released: () => this.noteChanges(),
+      released: (ready) => {
+        this.noteChanges();
+        if (ready.notices) for (const n of ready.notices) this.logNotice(n);
+      },
       fatal: (err) => {
         this.logger.error('fatal', { error: err instanceof Error ? err.message : String(err) });
         this.options.onFatal(err);
@@ -241,6 +259,30 @@ export class KvNode {
     }
     if (prev && prev.role !== s.role) {
       this.logger.info('role', { role: s.role, ballot: `${s.leaderBallot.n}.${s.leaderBallot.priority}.${s.leaderBallot.pid}` });
+    }
+  }
+
+  /** What the replica says about identities: the operator must hear of a refused voter. */
+  private logNotice(n: Notice): void {
+    switch (n.kind) {
+      case 'vote-refused':
+        this.logger.warn('vote-refused', {
+          peer: n.id, incarnation: n.incarnation, known: n.known || '(none yet)',
+          reason: n.known
+            ? `node ${n.id} speaks from a data directory the cluster does not know (incarnation ${n.incarnation}; it knows ${n.known}): its votes do not count`
+            : `node ${n.id} has not joined yet: its votes count once it has`,
+        });
+        break;
+      case 'not-a-voter':
+        this.logger.error('not-a-voter', {
+          incarnation: n.incarnation, known: n.known,
+          error: `node ${this.id}'s data directory is new (incarnation ${n.incarnation}); the cluster knows node ${this.id} as incarnation ${n.known}, `
+            + 'so this node follows the log but does not vote. If node ' + this.id + '\'s old data directory is lost for good, restart it with '
+            + '--replace: it then joins as a learner and becomes a voter once it has caught up.',
+        });
+        break;
+      case 'joined': this.logger.info('joined', { incarnation: n.incarnation, as: 'learner' }); break;
+      case 'promoted': this.logger.info('promoted', { incarnation: n.incarnation, as: 'voter' }); break;
     }
   }
 
@@ -340,7 +382,7 @@ export class KvNode {
           this.logger.warn('bad-input', { port: 'peer', remote: conn.remote, code: 'unexpected-message', error: message });
           conn.fail('unexpected-message', message);
         } else if (this.meta) conn.send(bootMessage(this.meta));
-        else if (this.bootstrapServer) this.bootstrapServer.checkIn(conn, m.node);
+        else if (this.bootstrapServer) this.bootstrapServer.checkIn(conn, m.node, m.incarnation);
         else conn.fail('unexpected-message', `node ${this.id} is not the bootstrap server and has not booted`);
         return;
       case 'boot-ready':

@@ -20,6 +20,14 @@ export interface BleConfig {
   readonly clusterSize: number;
   readonly priority: number;
   readonly electionTicks: number;
+  /** This node's incarnation, sent in our replies (membership.ts). */
+  readonly incarnation: string;
+  /**
+   * Does `id` speaking as `incarnation` count? Only voters make a quorum, and a node that is
+   * not a voter itself (its data directory is new) never stands: it could not lead anyway
+   * without trusting a disk that forgot what it promised.
+   */
+  readonly isVoter: (id: NodeId, incarnation: string) => boolean;
 }
 
 /** What Sequence Paxos tells the election at the end of each round (BUG-10). */
@@ -93,7 +101,7 @@ export class BallotLeaderElection {
   }
 
   onRequest(from: NodeId, m: HeartbeatRequest, send: BleSend): void {
-    send(from, { kind: 'heartbeat-reply', round: m.round, ballot: this.ballot, qc: this.reportedQc() });
+    send(from, { kind: 'heartbeat-reply', round: m.round, ballot: this.ballot, qc: this.reportedQc(), inc: this.config.incarnation });
   }
 
   /**
@@ -107,6 +115,7 @@ export class BallotLeaderElection {
    * would be deposed. A departure from the paper's BLE.
    */
   private reportedQc(): boolean {
+    if (!this.selfVoter()) return false;
     const elapsed = this.config.electionTicks - this.ticksLeft;
     const half = this.config.electionTicks / 2;
     if (this.qc && this.lastQuorumAt !== null && this.lastQuorumAt < half
@@ -114,9 +123,15 @@ export class BallotLeaderElection {
     return this.qc;
   }
 
+  private selfVoter(): boolean {
+    return this.config.isVoter(this.config.id, this.config.incarnation);
+  }
+
   onReply(from: NodeId, m: HeartbeatReply): void {
     // Late replies belong to a finished round and say nothing about this one.
     if (m.round !== this.round) return;
+    // A learner's reply proves connectivity, not a vote: it makes no quorum.
+    if (!this.config.isVoter(from, m.inc)) return;
     this.replies.set(from, { ballot: m.ballot, qc: m.qc });
     if (this.quorumAt === null && this.replies.size + 1 >= this.quorum) {
       this.quorumAt = this.config.electionTicks - this.ticksLeft;
@@ -160,6 +175,13 @@ export class BallotLeaderElection {
       return null;
     }
     this.qc = true;
+    if (!this.selfVoter()) {
+      // Not a voter: follow the highest quorum-connected candidate, never stand or raise.
+      const top = this.topCandidate();
+      if (isBottom(top) || ballotEq(top, this.leader) || (this.leaderAlive(paxos) && !ballotGt(top, this.leader))) return null;
+      this.leader = top;
+      return top;
+    }
     let top = this.topCandidate();
     if (this.leaderAlive(paxos)) {
       top = maxBallot(top, this.leader);
@@ -182,9 +204,9 @@ export class BallotLeaderElection {
     return top;
   }
 
-  /** The highest ballot among this node and the quorum-connected nodes that replied. */
+  /** The highest ballot among this node (if a voter) and the quorum-connected nodes that replied. */
   private topCandidate(): Ballot {
-    let top = this.ballot;
+    let top = this.selfVoter() ? this.ballot : BOTTOM;
     for (const r of this.replies.values()) if (r.qc) top = maxBallot(top, r.ballot);
     return top;
   }

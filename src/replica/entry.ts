@@ -3,6 +3,7 @@
  * request that lands in the log twice takes effect once (see kv-state-machine.ts).
  */
 import type { LogIdx } from './ballot.js';
+import type { MembershipEntry } from './membership.js';
 
 export type KvOp =
   | { readonly kind: 'get'; readonly key: string }
@@ -24,7 +25,9 @@ export type Entry =
    * Drop the sessions last used before log index `idleBefore`. Proposed by the leader and
    * applied like any entry, so every replica expires the same sessions at the same point.
    */
-  | { readonly kind: 'expire-sessions'; readonly idleBefore: LogIdx };
+  | { readonly kind: 'expire-sessions'; readonly idleBefore: LogIdx }
+  /** Membership changes (membership.ts): a new incarnation joins as a learner, a learner is promoted. */
+  | MembershipEntry;
 
 /** The answer to one command, computed when the command is applied. */
 export type KvResult =
@@ -50,9 +53,12 @@ export function describeOp(op: KvOp): string {
 }
 
 export function describeEntry(e: Entry): string {
-  return e.kind === 'command'
-    ? `${e.command.clientId}#${e.command.seq} ${describeOp(e.command.op)}`
-    : `expire-sessions <${e.idleBefore}`;
+  switch (e.kind) {
+    case 'command': return `${e.command.clientId}#${e.command.seq} ${describeOp(e.command.op)}`;
+    case 'expire-sessions': return `expire-sessions <${e.idleBefore}`;
+    case 'join': return `join node ${e.id} incarnation ${e.incarnation}${e.replace ? ' (replace)' : ''}`;
+    case 'promote': return `promote node ${e.id} incarnation ${e.incarnation}`;
+  }
 }
 
 function sameOp(a: KvOp, b: KvOp): boolean {
@@ -73,6 +79,11 @@ export function commandKey(e: Entry): string | null {
 export function sameEntry(a: Entry, b: Entry): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'expire-sessions') return a.idleBefore === (b as typeof a).idleBefore;
+  if (a.kind === 'join') {
+    const j = b as typeof a;
+    return a.id === j.id && a.incarnation === j.incarnation && a.replace === j.replace;
+  }
+  if (a.kind === 'promote') return a.id === (b as typeof a).id && a.incarnation === (b as typeof a).incarnation;
   const c = a.command;
   const d = (b as typeof a).command;
   return c.clientId === d.clientId && c.seq === d.seq && sameOp(c.op, d.op);
@@ -102,7 +113,7 @@ export function commandBytes(c: Command): number {
 
 /** An upper bound of an entry's wire size: its strings plus a fixed allowance for the rest. */
 export function entryBytes(e: Entry): number {
-  return e.kind === 'expire-sessions' ? 16 : 32 + commandBytes(e.command);
+  return e.kind === 'command' ? 32 + commandBytes(e.command) : 16 + (e.kind === 'expire-sessions' ? 0 : utf8Length(e.incarnation));
 }
 
 /**

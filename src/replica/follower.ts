@@ -43,7 +43,7 @@ export function onPrepare(sp: SequencePaxos, from: NodeId, p: Prepare): void {
   }
   const msg = {
     kind: 'promise' as const, n: p.n, acceptedRnd: st.acceptedRnd,
-    decidedIdx: sp.decidedIdx, acceptedIdx: len, sync,
+    decidedIdx: sp.decidedIdx, acceptedIdx: len, sync, inc: sp.config.incarnation,
   };
   sp.cachedPromise = msg;
   sp.send(from, msg);
@@ -79,7 +79,7 @@ export function onAcceptSync(sp: SequencePaxos, from: NodeId, m: AcceptSync): vo
   sp.phase = 'accept';
   sp.expected = m.seq;
   sp.cachedPromise = null;
-  sp.send(from, { kind: 'accepted', n: m.n, acceptedIdx: sp.logLength });
+  sp.send(from, { kind: 'accepted', n: m.n, acceptedIdx: sp.logLength, inc: sp.config.incarnation });
   // Stream messages of this session that overtook the AcceptSync.
   drainEarly(sp, from);
 }
@@ -165,7 +165,7 @@ function applyStreamMessage(sp: SequencePaxos, from: NodeId, m: AcceptDecide | D
   // Accepted is a vote: the step contract sends it only after these entries are durable (BUG-1).
   if (m.entries.length > 0) sp.persist([{ kind: 'append', entries: m.entries }]);
   sp.raiseDecided(m.decidedIdx);
-  sp.send(from, { kind: 'accepted', n: m.n, acceptedIdx: sp.logLength });
+  sp.send(from, { kind: 'accepted', n: m.n, acceptedIdx: sp.logLength, inc: sp.config.incarnation });
 }
 
 function enterRecover(sp: SequencePaxos): void {

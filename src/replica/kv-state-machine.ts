@@ -17,6 +17,7 @@
  */
 import type { LogIdx } from './ballot.js';
 import type { Command, Entry, KvResult } from './entry.js';
+import { Membership, type Member } from './membership.js';
 import type { Snapshot } from './snapshot.js';
 
 export interface Session {
@@ -48,14 +49,23 @@ export class KvStateMachine {
   private readonly sessions = new Map<string, Session>();
   /** Number of entries applied = index of the next entry to apply. */
   appliedIdx: LogIdx = 0;
+  /** Who may vote (membership.ts): replicated like the map, carried in snapshots. */
+  readonly membership: Membership;
 
-  constructor(private readonly options: KvOptions = {}) {}
+  /** @param genesis the membership at index 0 (from the cluster's first boot). */
+  constructor(private readonly options: KvOptions = {}, genesis: readonly Member[] = []) {
+    this.membership = new Membership(genesis);
+  }
 
   /** Applies the entry at `appliedIdx`. Returns the outcome for command entries. */
   apply(entry: Entry): ApplyOutcome | null {
     const idx = this.appliedIdx++;
     if (entry.kind === 'expire-sessions') {
       for (const [id, s] of this.sessions) if (s.lastIdx < entry.idleBefore) this.sessions.delete(id);
+      return null;
+    }
+    if (entry.kind === 'join' || entry.kind === 'promote') {
+      this.membership.apply(entry);
       return null;
     }
     const command = entry.command;
@@ -109,6 +119,7 @@ export class KvStateMachine {
       kv: [...this.data.entries()].sort(byKey),
       sessions: this.options.snapshotWithoutSessions ? [] : [...this.sessions.entries()].sort(byKey)
         .map(([clientId, s]) => ({ clientId, lastSeq: s.lastSeq, lastResult: s.lastResult, lastIdx: s.lastIdx })),
+      members: this.membership.list(),
     };
   }
 
@@ -118,6 +129,7 @@ export class KvStateMachine {
     this.sessions.clear();
     for (const [k, v] of snapshot.kv) this.data.set(k, v);
     for (const s of snapshot.sessions) this.sessions.set(s.clientId, { lastSeq: s.lastSeq, lastResult: s.lastResult, lastIdx: s.lastIdx });
+    this.membership.restore(snapshot.members);
     this.appliedIdx = snapshot.idx;
   }
 

@@ -25,7 +25,7 @@ export function handleLeader(sp: SequencePaxos, n: Ballot): void {
   sp.persist([{ kind: 'set-promise', ballot: n }]);
   const own: MaxPromise = {
     from: sp.id, acceptedRnd: sp.state.acceptedRnd, acceptedIdx: sp.logLength,
-    decidedIdx: sp.decidedIdx, sync: null,
+    decidedIdx: sp.decidedIdx, sync: null, inc: sp.config.incarnation,
   };
   const lead = new LeaderState(n, own);
   lead.promises.set(sp.id, own);
@@ -41,7 +41,19 @@ export function handleLeader(sp: SequencePaxos, n: Ballot): void {
   sp.cachedPromise = null;
   // BUG-15: iterate the real peer ids, which may be non-contiguous.
   for (const p of sp.config.peers) sendPrepare(sp, p);
-  if (lead.promises.size >= sp.quorum) onMajority(sp);
+  if (voterPromises(sp) >= sp.quorum) onMajority(sp);
+}
+
+/**
+ * Promises that count: those of voters (membership.ts). A node whose data directory is new
+ * promises too — that is how it gets synced and follows the log as a learner — but its promise
+ * says nothing about what it voted for before it lost its disk, so it is not counted and its
+ * log is never the one adopted.
+ */
+function voterPromises(sp: SequencePaxos): number {
+  let n = 0;
+  for (const [id, p] of sp.lead!.promises) if (sp.config.isVoter(id, p.inc)) n++;
+  return n;
 }
 
 /** Leaves the leader role; proposals not yet in the log go to whoever leads next. */
@@ -72,11 +84,12 @@ export function forgetFollower(sp: SequencePaxos, f: NodeId): void {
 export function onPromise(sp: SequencePaxos, from: NodeId, m: PromiseMsg): void {
   const lead = sp.lead;
   if (sp.role !== 'leader' || !lead || !ballotEq(m.n, lead.n)) return;
-  const meta = { acceptedRnd: m.acceptedRnd, acceptedIdx: m.acceptedIdx, decidedIdx: m.decidedIdx };
+  const meta = { acceptedRnd: m.acceptedRnd, acceptedIdx: m.acceptedIdx, decidedIdx: m.decidedIdx, inc: m.inc };
   if (sp.phase === 'prepare') {
     lead.promises.set(from, meta);
+    if (!sp.config.isVoter(from, m.inc)) return;
     if (isNewerLog(sp, meta, lead.maxPromise)) lead.maxPromise = { from, ...meta, sync: m.sync };
-    if (lead.promises.size >= sp.quorum) onMajority(sp);
+    if (voterPromises(sp) >= sp.quorum) onMajority(sp);
   } else if (sp.phase === 'accept') {
     // A late promise (slow or recovering follower): bring it into this ballot.
     lead.promises.set(from, meta);
@@ -99,6 +112,7 @@ function isNewerLog(sp: SequencePaxos, a: { acceptedRnd: Ballot; acceptedIdx: Lo
 function onMajority(sp: SequencePaxos): void {
   const lead = sp.lead!;
   let newDecided = sp.decidedIdx;
+  // A learner's decided index is what a leader told it: safe to learn from too.
   for (const p of lead.promises.values()) newDecided = Math.max(newDecided, p.decidedIdx);
   const max = lead.maxPromise;
   const ops: Parameters<SequencePaxos['persist']>[0] = [];
@@ -175,16 +189,23 @@ export function onAccepted(sp: SequencePaxos, from: NodeId, m: Accepted): void {
   // Only acks of the current ballot count (BUG-4): they mean "my prefix equals your log".
   if (sp.role !== 'leader' || !lead || sp.phase !== 'accept' || !ballotEq(m.n, lead.n)) return;
   if (!lead.streams.has(from)) return;
+  // Only the incarnation that promised (and was synced) speaks for `from` in this ballot.
+  if (lead.promises.get(from)?.inc !== m.inc) return;
   invariant(m.acceptedIdx <= sp.logLength,
     () => `leader ${sp.id}: ${from} accepted ${m.acceptedIdx} entries of a ${sp.logLength}-entry log`);
   if (m.acceptedIdx > (lead.acc.get(from) ?? 0)) lead.acc.set(from, m.acceptedIdx);
   tryDecide(sp);
 }
 
-/** Decides the longest prefix a quorum accepted in this ballot. */
+/** Decides the longest prefix a quorum of voters accepted in this ballot. */
 function tryDecide(sp: SequencePaxos): void {
   const lead = sp.lead!;
-  const accs = [...lead.acc.values()].sort((a, b) => b - a);
+  const accs: LogIdx[] = [];
+  for (const [id, idx] of lead.acc) {
+    const inc = id === sp.id ? sp.config.incarnation : lead.promises.get(id)?.inc;
+    if (inc !== undefined && sp.config.isVoter(id, inc)) accs.push(idx);
+  }
+  accs.sort((a, b) => b - a);
   if (accs.length < sp.quorum) return;
   const chosen = accs[sp.quorum - 1]!;
   if (chosen > sp.decidedIdx) sp.raiseDecided(chosen);

@@ -34,6 +34,8 @@ export interface HeartbeatReply {
   readonly ballot: Ballot;
   /** Whether the sender heard a quorum in its last round: only such nodes are candidates. */
   readonly qc: boolean;
+  /** The sender's incarnation (membership.ts): only voters' replies make a quorum. */
+  readonly inc: string;
 }
 
 // --- Sequence Paxos ---
@@ -52,6 +54,8 @@ export interface Promise {
   readonly acceptedIdx: LogIdx;
   /** Present when the follower's log is newer than the leader's (see follower.ts). */
   readonly sync: LogSync | null;
+  /** The sender's incarnation: the promise counts only if it is a voter's (membership.ts). */
+  readonly inc: string;
 }
 export interface AcceptSync {
   readonly kind: 'accept-sync';
@@ -67,7 +71,8 @@ export interface AcceptDecide {
   readonly decidedIdx: LogIdx;
   readonly entries: readonly Entry[];
 }
-export interface Accepted { readonly kind: 'accepted'; readonly n: Ballot; readonly acceptedIdx: LogIdx }
+/** `inc`: the sender's incarnation; the vote counts only if it is a voter's (membership.ts). */
+export interface Accepted { readonly kind: 'accepted'; readonly n: Ballot; readonly acceptedIdx: LogIdx; readonly inc: string }
 export interface Decide { readonly kind: 'decide'; readonly n: Ballot; readonly seq: SeqNum; readonly decidedIdx: LogIdx }
 /** Tells a stale leader that the sender promised the higher ballot `n`. */
 export interface NotAccepted { readonly kind: 'not-accepted'; readonly n: Ballot }

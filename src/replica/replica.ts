@@ -6,12 +6,15 @@ import type { LogIdx, NodeId } from './ballot.js';
 import { BallotLeaderElection } from './ballot-leader-election.js';
 import type { Command, Entry } from './entry.js';
 import { KvStateMachine } from './kv-state-machine.js';
+import { NO_INCARNATION, type Member } from './membership.js';
 import { isBleMessage, type PeerMessage } from './messages.js';
 import { SequencePaxos } from './sequence-paxos.js';
 import type { Snapshot } from './snapshot.js';
 import { cloneState, entryAt, type PersistentState } from './storage.js';
-import type {
-  AppliedEntry, ClientReply, LogMark, Outgoing, Ready, ReplicaConfig, ReplicaInput, ReplicaStatus,
+import {
+  defaultIncarnation,
+  type AppliedEntry, type ClientReply, type LogMark, type Notice, type Outgoing, type Ready, type ReplicaConfig,
+  type ReplicaInput, type ReplicaStatus,
 } from './types.js';
 
 export const DEFAULT_MAX_BATCH = 256;
@@ -30,6 +33,13 @@ export class Replica {
   private readonly snapshotEntries: number;
   private lastExpiryProposed: LogIdx = -1;
   private started = false;
+  readonly incarnation: string;
+  /** Ticks until we may ask to join again (maybeJoin). */
+  private joinTicks = 0;
+  /** What we last reported about our own standing, and the votes we refused (each once). */
+  private ownStanding = '';
+  private readonly refusedReported = new Set<string>();
+  private notices: Notice[] = [];
   /** Where this step's messages go; `out` is built once (a closure per step costs time). */
   private sendBuffer: Outgoing[] = [];
   private readonly out = (to: NodeId, msg: PeerMessage): void => { this.sendBuffer.push({ to, msg }); };
@@ -43,7 +53,24 @@ export class Replica {
     this.nodes = new Set(config.nodes);
     const peers = config.nodes.filter((n) => n !== config.id);
     const state = cloneState(durable);
+    this.incarnation = config.incarnation ?? defaultIncarnation(config.id);
+    const genesis: readonly Member[] = config.genesis
+      ?? config.nodes.map((id) => ({ id, incarnation: defaultIncarnation(id), voter: true }));
+    this.kv = new KvStateMachine({
+      skipDeduplication: config.plantedBug === 'skip-dedup',
+      snapshotWithoutSessions: config.plantedBug === 'snapshot-without-sessions',
+    }, genesis);
+    const isVoter = config.plantedBug === 'amnesia-guard-off'
+      ? () => true
+      : (id: NodeId, inc: string) => this.kv.membership.isVoter(id, inc);
+    // A vote refused is reported once per (node, incarnation): the operator must hear of it.
+    const guardedIsVoter = (id: NodeId, inc: string): boolean => {
+      if (isVoter(id, inc)) return true;
+      if (id !== this.id) this.refused(id, inc);
+      return false;
+    };
     this.sp = new SequencePaxos({
+      incarnation: this.incarnation, isVoter: guardedIsVoter,
       id: config.id, peers, clusterSize: config.nodes.length, resendTicks: config.resendTicks,
       maxBatch: config.maxBatch ?? DEFAULT_MAX_BATCH, plantedBug: config.plantedBug,
       // Three election rounds: a dead leader is noticed and replaced within about two.
@@ -52,11 +79,8 @@ export class Replica {
     this.ble = new BallotLeaderElection({
       id: config.id, peers, clusterSize: config.nodes.length,
       priority: config.priority ?? 0, electionTicks: config.electionTicks,
+      incarnation: this.incarnation, isVoter,
     }, state.promised);
-    this.kv = new KvStateMachine({
-      skipDeduplication: config.plantedBug === 'skip-dedup',
-      snapshotWithoutSessions: config.plantedBug === 'snapshot-without-sessions',
-    });
     this.sessionIdleEntries = config.sessionIdleEntries ?? DEFAULT_SESSION_IDLE_ENTRIES;
     this.snapshotEntries = config.snapshotEntries ?? DEFAULT_SNAPSHOT_ENTRIES;
     // Rebuild the state machine: the snapshot, then the decided entries after it.
@@ -127,11 +151,80 @@ export class Replica {
         case 'persisted': this.sp.persisted(input.mark); break;
       }
     }
-    this.sp.flush();
     this.applyDecided(applied, reply);
+    this.maybePromote();
+    this.sp.flush();
+    // What flush decided is applied in this step too (a leader alone, say).
+    this.applyDecided(applied, reply);
+    this.noteStanding();
     this.maybeCompact();
     const logMark = this.leaderLogMark(persist);
-    return logMark ? { persist, send, reply, applied, logMark } : { persist, send, reply, applied };
+    const ready: Ready = logMark ? { persist, send, reply, applied, logMark } : { persist, send, reply, applied };
+    if (this.notices.length === 0) return ready;
+    const notices = this.notices;
+    this.notices = [];
+    return { ...ready, notices };
+  }
+
+  private refused(id: NodeId, inc: string): void {
+    const key = `${id}:${inc}`;
+    if (this.refusedReported.has(key)) return;
+    this.refusedReported.add(key);
+    this.notices.push({ kind: 'vote-refused', id, incarnation: inc, known: this.kv.membership.incarnationOf(id) ?? NO_INCARNATION });
+  }
+
+  /** Reports changes of our own standing: refused, joined as a learner, promoted to voter. */
+  private noteStanding(): void {
+    const known = this.kv.membership.incarnationOf(this.id) ?? NO_INCARNATION;
+    const voter = this.kv.membership.isVoter(this.id, this.incarnation);
+    const standing = voter ? 'voter' : known === this.incarnation ? 'learner' : `other:${known}`;
+    if (standing === this.ownStanding) return;
+    this.ownStanding = standing;
+    if (voter) this.notices.push({ kind: 'promoted', incarnation: this.incarnation });
+    else if (known === this.incarnation) this.notices.push({ kind: 'joined', incarnation: this.incarnation });
+    else if (known !== NO_INCARNATION) this.notices.push({ kind: 'not-a-voter', incarnation: this.incarnation, known });
+  }
+
+  /**
+   * A data directory the membership does not record for our id asks to join: at once when the
+   * id has never joined (a node that was not there at the first boot), or when the operator
+   * said it replaces the old one (`replace`). Asked again every few election rounds until the
+   * join is applied here (the proposal may be lost with a leader).
+   */
+  private maybeJoin(): void {
+    if (--this.joinTicks > 0) return;
+    this.joinTicks = 3 * this.config.electionTicks;
+    const known = this.kv.membership.incarnationOf(this.id);
+    if (known === undefined || known === this.incarnation) return;
+    if (known !== NO_INCARNATION && !this.config.replace) return;
+    this.sp.propose([{ kind: 'join', id: this.id, incarnation: this.incarnation, replace: this.config.replace === true }]);
+  }
+
+  /**
+   * A leader promotes a learner once it has accepted, in this ballot, our whole log as it was
+   * when we first saw the learner registered: that covers every entry its predecessor could
+   * have voted for (older ballots' decided entries are in the log we adopted; in this ballot
+   * the predecessor's votes stopped counting when we applied the join). Promotion is an entry:
+   * every replica makes the learner a voter at the same index.
+   */
+  private maybePromote(): void {
+    const lead = this.sp.lead;
+    if (this.sp.role !== 'leader' || this.sp.phase !== 'accept' || !lead) return;
+    for (const m of this.kv.membership.learners()) {
+      const key = `${m.id}:${m.incarnation}`;
+      if (lead.promoting.has(key)) continue;
+      let mark = lead.promotionMark.get(key);
+      if (mark === undefined) {
+        mark = this.sp.logLength;
+        lead.promotionMark.set(key, mark);
+      }
+      const caughtUp = m.id === this.id
+        ? false // a learner does not lead (BLE), and never promotes itself
+        : lead.promises.get(m.id)?.inc === m.incarnation && (lead.acc.get(m.id) ?? -1) >= mark;
+      if (!caughtUp) continue;
+      lead.promoting.add(key);
+      this.sp.propose([{ kind: 'promote', id: m.id, incarnation: m.incarnation }]);
+    }
   }
 
   /**
@@ -151,8 +244,14 @@ export class Replica {
       bleLeader: this.ble.currentLeader, quorumConnected: this.ble.quorumConnected,
       promised: this.sp.promised, acceptedRnd: this.sp.state.acceptedRnd,
       logLength: this.sp.logLength, decidedIdx: this.sp.decidedIdx, appliedIdx: this.kv.appliedIdx,
-      compactedIdx: this.sp.compactedIdx,
+      compactedIdx: this.sp.compactedIdx, incarnation: this.incarnation,
+      voter: this.kv.membership.isVoter(this.id, this.incarnation),
     };
+  }
+
+  /** The membership as this replica has applied it. */
+  members(): Member[] {
+    return this.kv.membership.list();
   }
 
   private tick(out: (to: NodeId, msg: PeerMessage) => void): void {
@@ -160,6 +259,7 @@ export class Replica {
     if (elected) this.sp.handleLeader(elected);
     this.sp.tick();
     this.maybeExpireSessions();
+    this.maybeJoin();
   }
 
   private receive(from: NodeId, msg: PeerMessage, out: (to: NodeId, msg: PeerMessage) => void): void {

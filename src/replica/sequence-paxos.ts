@@ -37,6 +37,10 @@ export interface PaxosConfig {
    */
   readonly reforwardTicks?: number;
   readonly plantedBug?: PlantedBug;
+  /** This node's incarnation: it goes in our Promises and Accepteds (membership.ts). */
+  readonly incarnation: string;
+  /** Does a vote from `id` speaking as `incarnation` count? (the replicated membership) */
+  readonly isVoter: (id: NodeId, incarnation: string) => boolean;
 }
 
 /** Most forwarded commands a node remembers (ForwardedProposals). */
@@ -47,6 +51,8 @@ export interface PromiseMeta {
   readonly acceptedRnd: Ballot;
   readonly acceptedIdx: LogIdx;
   readonly decidedIdx: LogIdx;
+  /** The incarnation that promised: its Accepteds must come from the same one. */
+  readonly inc: string;
 }
 
 export interface MaxPromise extends PromiseMeta {
@@ -66,6 +72,14 @@ export class LeaderState {
   readonly promisedHigher = new Set<NodeId>();
   /** Proposals that arrived during the Prepare phase. */
   readonly buffered: Entry[] = [];
+  /**
+   * Per learner (`id:incarnation`): our log length when we first saw it registered while
+   * leading this ballot. Everything its predecessor could have voted for lies before it, so the
+   * learner is promoted only once it accepted that much (membership.ts, Replica.maybePromote).
+   */
+  readonly promotionMark = new Map<string, LogIdx>();
+  /** Learners whose promotion we proposed in this ballot. */
+  readonly promoting = new Set<string>();
   nextSession = 1;
   constructor(readonly n: Ballot, own: MaxPromise) {
     this.maxPromise = own;

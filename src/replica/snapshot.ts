@@ -5,6 +5,7 @@
  */
 import type { LogIdx } from './ballot.js';
 import type { KvResult } from './entry.js';
+import type { Member } from './membership.js';
 
 export interface SessionRecord {
   readonly clientId: string;
@@ -21,4 +22,6 @@ export interface Snapshot {
   readonly kv: readonly (readonly [string, string])[];
   /** Sorted by clientId. */
   readonly sessions: readonly SessionRecord[];
+  /** Who may vote after these entries (membership.ts), sorted by id. */
+  readonly members: readonly Member[];
 }

@@ -3,6 +3,7 @@
  */
 import type { Ballot, LogIdx, NodeId } from './ballot.js';
 import type { Command, Entry, KvResult } from './entry.js';
+import type { Member } from './membership.js';
 import type { PeerMessage } from './messages.js';
 import type { StorageOp } from './storage.js';
 
@@ -67,7 +68,22 @@ export interface Ready {
    * leader never counts itself toward a quorum.
    */
   readonly logMark?: LogMark;
+  /** Things the operator should hear about (a refused voter); each reported once. */
+  readonly notices?: Notice[];
 }
+
+/**
+ * - `vote-refused`: node `id` spoke as `incarnation`, which is not a voter here; the cluster
+ *   records `known` for it (NO_INCARNATION: it has not joined yet).
+ * - `not-a-voter`: this node's own incarnation is not the voter the cluster records for its id:
+ *   its data directory is not the one that voted as this id before (it was deleted or replaced).
+ * - `joined` / `promoted`: this node's incarnation was registered as a learner / became a voter.
+ */
+export type Notice =
+  | { readonly kind: 'vote-refused'; readonly id: NodeId; readonly incarnation: string; readonly known: string }
+  | { readonly kind: 'not-a-voter'; readonly incarnation: string; readonly known: string }
+  | { readonly kind: 'joined'; readonly incarnation: string }
+  | { readonly kind: 'promoted'; readonly incarnation: string };
 
 /**
  * Known bugs that tests plant to prove the simulator catches them. NEVER set outside tests.
@@ -86,12 +102,29 @@ export type PlantedBug =
    * BUG-1 with pipelining: the leader counts its own append toward a quorum at once, before the
    * write is durable, while its AcceptDecides and Decides leave before that write too.
    */
-  | 'leader-counts-before-durable';
+  | 'leader-counts-before-durable'
+  /** The identity guard off: every vote counts, whatever incarnation sent it (amnesia faults). */
+  | 'amnesia-guard-off';
 
 export interface ReplicaConfig {
   readonly id: NodeId;
   /** Every node of the cluster, this one included. Ids are stable and need not be contiguous. */
   readonly nodes: readonly NodeId[];
+  /**
+   * This data directory's incarnation (membership.ts), created with the directory; default
+   * `defaultIncarnation(id)` (tests and tools that have no disk).
+   */
+  readonly incarnation?: string;
+  /**
+   * The membership at index 0, from the first boot (default: every node a voter with its
+   * default incarnation). Replaced by a snapshot's when one is installed.
+   */
+  readonly genesis?: readonly Member[];
+  /**
+   * The operator says this directory takes the place of whatever incarnation the cluster records
+   * for this id (`kvnode --replace`): it asks to join with `replace`.
+   */
+  readonly replace?: boolean;
   /** Leader priority: a higher one wins among ballots with the same round number. */
   readonly priority?: number;
   /** Ticks per heartbeat round; one round is the election timeout. */
@@ -135,4 +168,12 @@ export interface ReplicaStatus {
   readonly appliedIdx: LogIdx;
   /** Entries before this index exist only as the snapshot. */
   readonly compactedIdx: LogIdx;
+  readonly incarnation: string;
+  /** Whether this node's incarnation is a voter in its view of the membership. */
+  readonly voter: boolean;
+}
+
+/** The incarnation a node has when nobody gave it one (tests, tools without a disk). */
+export function defaultIncarnation(id: NodeId): string {
+  return `node-${id}`;
 }

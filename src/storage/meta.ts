@@ -25,6 +25,8 @@ export class MetaError extends Error {
 
 export interface MetaOptions {
   readonly fs?: StorageFs;
+  /** The file in the directory (default META_FILE); identity.json uses the same envelope. */
+  readonly file?: string;
 }
 
 /** Throws a RangeError naming the path of the first value JSON cannot carry faithfully. */
@@ -61,15 +63,17 @@ const writing = new Map<string, Promise<void>>();
 export function writeMeta<T>(dir: string, meta: T, options: MetaOptions = {}): Promise<void> {
   assertJson(meta, 'meta');
   const text = `${JSON.stringify({ format: FORMAT, version: VERSION, meta }, null, 2)}\n`;
-  const previous = writing.get(dir) ?? Promise.resolve();
-  const next = previous.catch(() => {}).then(() => replaceFile(options.fs ?? nodeFs, dir, text));
-  writing.set(dir, next);
-  void next.finally(() => { if (writing.get(dir) === next) writing.delete(dir); }).catch(() => {});
+  const file = options.file ?? META_FILE;
+  const key = join(dir, file);
+  const previous = writing.get(key) ?? Promise.resolve();
+  const next = previous.catch(() => {}).then(() => replaceFile(options.fs ?? nodeFs, dir, file, text));
+  writing.set(key, next);
+  void next.finally(() => { if (writing.get(key) === next) writing.delete(key); }).catch(() => {});
   return next;
 }
 
-async function replaceFile(fs: StorageFs, dir: string, text: string): Promise<void> {
-  const path = join(dir, META_FILE);
+async function replaceFile(fs: StorageFs, dir: string, file: string, text: string): Promise<void> {
+  const path = join(dir, file);
   const tmp = `${path}.tmp`;
   const bytes = new TextEncoder().encode(text);
   try {
@@ -85,14 +89,14 @@ async function replaceFile(fs: StorageFs, dir: string, text: string): Promise<vo
     } finally {
       await f.close();
     }
-    await namingDiskFull(tmp, `renaming it to ${META_FILE}`, () => fs.rename(tmp, path));
+    await namingDiskFull(tmp, `renaming it to ${file}`, () => fs.rename(tmp, path));
   } catch (err) {
     // The old file is still in place; the new one is garbage (a reader never looks at it), and
     // on a full disk it holds space. Best effort: a leftover is overwritten by the next write.
     await fs.unlink(tmp).catch(() => {});
     throw err;
   }
-  await namingDiskFull(dir, `fsyncing the directory after renaming ${META_FILE}.tmp`, () => fs.syncDir(dir));
+  await namingDiskFull(dir, `fsyncing the directory after renaming ${file}.tmp`, () => fs.syncDir(dir));
 }
 
 /**
@@ -102,7 +106,7 @@ async function replaceFile(fs: StorageFs, dir: string, text: string): Promise<vo
  */
 export async function readMeta<T>(dir: string, parse: (meta: unknown) => T, options: MetaOptions = {}): Promise<T | null> {
   const fs = options.fs ?? nodeFs;
-  const path = join(dir, META_FILE);
+  const path = join(dir, options.file ?? META_FILE);
   if (!(await fs.exists(path))) return null;
   const text = new TextDecoder().decode(await fs.readFile(path));
   let envelope: unknown;

@@ -4,7 +4,7 @@
  *
  *   u32 payload length | u32 CRC-32 of the payload | payload = u32 op count, ops…
  *
- * From version 2 on, the first record of a file is a CHECKPOINT: a payload of one op, code 6,
+ * From version 2 on (3 since node identity: snapshots carry the membership), the first record of a file is a CHECKPOINT: a payload of one op, code 6,
  * holding the whole `PersistentState` (snapshot included). A batch that installs a snapshot is
  * written as a checkpoint that begins a new file (wal.ts), which is how compaction bounds the
  * disk; the records after it are ordinary batches.
@@ -22,10 +22,14 @@ import { readBallot, readEntries, readSnapshot, writeBallot, writeEntries, write
 export const WAL_MAGIC = new Uint8Array([0x4b, 0x56, 0x53, 0x48, 0x57, 0x41, 0x4c]);
 /**
  * The version this build writes. Version 1 (no checkpoints; written before compaction existed)
- * is still read, and appended to until its first checkpoint replaces it by a version-2 file.
+ * is still read, and appended to until its first checkpoint replaces it by a version-3 file.
  */
-export const WAL_VERSION = 2;
-export const WAL_READ_VERSIONS: readonly number[] = [1, 2];
+export const WAL_VERSION = 3;
+/**
+ * Version 2 (checkpoints whose snapshot had no membership) is refused: a data directory that old
+ * has no identity either (src/node/identity.ts), and its checkpoint would be misread.
+ */
+export const WAL_READ_VERSIONS: readonly number[] = [1, 3];
 /** magic (7) + version (1) + base (8) + header CRC (4). */
 export const WAL_HEADER_BYTES = 20;
 /** u32 length + u32 CRC. */
@@ -53,7 +57,7 @@ export const STORAGE_OP_CODE = {
   'set-decided-idx': 5,
 } as const satisfies Record<Exclude<StorageOp['kind'], 'install-snapshot'>, number>;
 
-/** The op code of a checkpoint: the only op of the first record of a version-2 file. */
+/** The op code of a checkpoint: the only op of the first record of a version-3 file. */
 export const CHECKPOINT_CODE = 6;
 
 /** The file header: which format, and which state the records replay onto. */
@@ -152,7 +156,7 @@ export function decodeOps(payload: Uint8Array): StorageOp[] {
       }
       case STORAGE_OP_CODE.append: ops.push({ kind: 'append', entries: readEntries(r, `${field}.entries`, Number.MAX_SAFE_INTEGER) }); break;
       case STORAGE_OP_CODE['set-decided-idx']: ops.push({ kind: 'set-decided-idx', idx: r.u64(`${field}.idx`) }); break;
-      case CHECKPOINT_CODE: throw new DecodeError(`${field}.code`, at, 'a checkpoint (code 6) may only be the first record of a version-2 log');
+      case CHECKPOINT_CODE: throw new DecodeError(`${field}.code`, at, 'a checkpoint (code 6) may only be the first record of a version-3 log');
       default: throw new DecodeError(`${field}.code`, at, `unknown storage operation code ${code}`);
     }
   }
@@ -184,7 +188,7 @@ export function decodeCheckpoint(payload: Uint8Array): PersistentState {
   if (count !== 1) throw new DecodeError('op count', 0, `a checkpoint record holds exactly one op, not ${count}`);
   const code = r.u8('op[0].code');
   if (code !== CHECKPOINT_CODE) {
-    throw new DecodeError('op[0].code', 4, `a version-2 log must begin with a checkpoint (code ${CHECKPOINT_CODE}), not op code ${code}`);
+    throw new DecodeError('op[0].code', 4, `a version-3 log must begin with a checkpoint (code ${CHECKPOINT_CODE}), not op code ${code}`);
   }
   const promised = readBallot(r, 'checkpoint.promised');
   const acceptedRnd = readBallot(r, 'checkpoint.acceptedRnd');

@@ -2,7 +2,7 @@
  * Reading a log back: validate the header and every record, replay the records onto a
  * `PersistentState`, and decide what a bad record means.
  *
- * A version-2 file begins with a checkpoint record (the whole state; wal-format.ts), and the
+ * A version-3 file begins with a checkpoint record (the whole state; wal-format.ts), and the
  * batch records after it replay onto that state; a version-1 file (older builds) has no
  * checkpoint and replays onto the empty state. The checkpoint is the file's base: it was
  * written to a temporary file and fsynced BEFORE the file was renamed into place (wal.ts), so

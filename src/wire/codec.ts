@@ -13,8 +13,8 @@ import {
   AUTH_MAC_BYTES, AUTH_NONCE_BYTES, ERROR_CODES, PROTOCOL_VERSION, type ClientResponse, type ErrorCode, type NodeAddress, type WireMessage,
 } from './messages.js';
 import {
-  readBallot, readEntries, readLogSync, readOp, readResult, readSeq, writeBallot, writeEntries,
-  writeLogSync, writeOp, writeResult, writeSeq,
+  readBallot, readEntries, readIncarnation, readLogSync, readMembers, readOp, readResult, readSeq, writeBallot,
+  writeEntries, writeLogSync, writeMembers, writeOp, writeResult, writeSeq,
 } from './values.js';
 
 /** Largest frame body a node accepts (the length prefix is checked before the body is read). */
@@ -89,23 +89,24 @@ export function encodeMessage(m: WireMessage, maxBytes = MAX_FRAME_BYTES): Uint8
     case 'peer-hello': w.u32(m.nodeId).string(m.clusterId); break;
     case 'auth-challenge': writeFixed(w, m.nonce, AUTH_NONCE_BYTES, 'nonce'); break;
     case 'auth-proof': writeFixed(w, m.mac, AUTH_MAC_BYTES, 'mac'); break;
-    case 'check-in': writeAddress(w, m.node); break;
+    case 'check-in': writeAddress(w, m.node); w.string(m.incarnation); break;
     case 'boot':
       w.string(m.clusterId).u32(m.nodes.length);
       for (const a of m.nodes) writeAddress(w, a);
+      writeMembers(w, m.members);
       break;
     case 'boot-ready': w.u32(m.nodeId); break;
     case 'heartbeat-request': w.u32(m.round); break;
-    case 'heartbeat-reply': w.u32(m.round); writeBallot(w, m.ballot); w.bool(m.qc); break;
+    case 'heartbeat-reply': w.u32(m.round); writeBallot(w, m.ballot); w.bool(m.qc).string(m.inc); break;
     case 'prepare': writeBallot(w, m.n); w.u64(m.decidedIdx); writeBallot(w, m.acceptedRnd); w.u64(m.acceptedIdx); break;
     case 'promise':
-      writeBallot(w, m.n); writeBallot(w, m.acceptedRnd); w.u64(m.decidedIdx).u64(m.acceptedIdx);
+      writeBallot(w, m.n); writeBallot(w, m.acceptedRnd); w.u64(m.decidedIdx).u64(m.acceptedIdx).string(m.inc);
       w.bool(m.sync !== null);
       if (m.sync) writeLogSync(w, m.sync);
       break;
     case 'accept-sync': writeBallot(w, m.n); writeSeq(w, m.seq); w.u64(m.decidedIdx); writeLogSync(w, m.sync); break;
     case 'accept-decide': writeBallot(w, m.n); writeSeq(w, m.seq); w.u64(m.decidedIdx); writeEntries(w, m.entries); break;
-    case 'accepted': writeBallot(w, m.n); w.u64(m.acceptedIdx); break;
+    case 'accepted': writeBallot(w, m.n); w.u64(m.acceptedIdx).string(m.inc); break;
     case 'decide': writeBallot(w, m.n); writeSeq(w, m.seq); w.u64(m.decidedIdx); break;
     case 'not-accepted': writeBallot(w, m.n); break;
     case 'prepare-req': writeBallot(w, m.n); break;
@@ -180,7 +181,7 @@ function decodeBody(kind: WireMessage['kind'], r: ByteReader): WireMessage {
     // Fixed length, no count: a shorter or longer body is malformed (cut short / trailing bytes).
     case 'auth-challenge': return { kind, nonce: r.raw(AUTH_NONCE_BYTES, 'nonce').slice() };
     case 'auth-proof': return { kind, mac: r.raw(AUTH_MAC_BYTES, 'mac').slice() };
-    case 'check-in': return { kind, node: readAddress(r, 'node') };
+    case 'check-in': return { kind, node: readAddress(r, 'node'), incarnation: readIncarnation(r, 'incarnation') };
     case 'boot': {
       const clusterId = r.string('clusterId');
       const at = r.offset;
@@ -188,11 +189,11 @@ function decodeBody(kind: WireMessage['kind'], r: ByteReader): WireMessage {
       if (n * 14 > r.remaining) throw new DecodeError('nodes', at, `count ${n} is impossible here`);
       const nodes: NodeAddress[] = [];
       for (let i = 0; i < n; i++) nodes.push(readAddress(r, `nodes[${i}]`));
-      return { kind, clusterId, nodes };
+      return { kind, clusterId, nodes, members: readMembers(r, 'members') };
     }
     case 'boot-ready': return { kind, nodeId: r.u32('nodeId') };
     case 'heartbeat-request': return { kind, round: r.u32('round') };
-    case 'heartbeat-reply': return { kind, round: r.u32('round'), ballot: ballot('ballot'), qc: r.bool('qc') };
+    case 'heartbeat-reply': return { kind, round: r.u32('round'), ballot: ballot('ballot'), qc: r.bool('qc'), inc: readIncarnation(r, 'inc') };
     case 'prepare':
       return { kind, n: ballot('n'), decidedIdx: r.u64('decidedIdx'), acceptedRnd: ballot('acceptedRnd'), acceptedIdx: r.u64('acceptedIdx') };
     case 'promise': {
@@ -200,14 +201,15 @@ function decodeBody(kind: WireMessage['kind'], r: ByteReader): WireMessage {
       const acceptedRnd = ballot('acceptedRnd');
       const decidedIdx = r.u64('decidedIdx');
       const acceptedIdx = r.u64('acceptedIdx');
+      const inc = readIncarnation(r, 'inc');
       const sync = r.bool('hasSync') ? readLogSync(r, 'sync', MAX_ENTRIES) : null;
-      return { kind, n, acceptedRnd, decidedIdx, acceptedIdx, sync };
+      return { kind, n, acceptedRnd, decidedIdx, acceptedIdx, inc, sync };
     }
     case 'accept-sync':
       return { kind, n: ballot('n'), seq: readSeq(r, 'seq'), decidedIdx: r.u64('decidedIdx'), sync: readLogSync(r, 'sync', MAX_ENTRIES) };
     case 'accept-decide':
       return { kind, n: ballot('n'), seq: readSeq(r, 'seq'), decidedIdx: r.u64('decidedIdx'), entries: readEntries(r, 'entries', MAX_ENTRIES) };
-    case 'accepted': return { kind, n: ballot('n'), acceptedIdx: r.u64('acceptedIdx') };
+    case 'accepted': return { kind, n: ballot('n'), acceptedIdx: r.u64('acceptedIdx'), inc: readIncarnation(r, 'inc') };
     case 'decide': return { kind, n: ballot('n'), seq: readSeq(r, 'seq'), decidedIdx: r.u64('decidedIdx') };
     case 'not-accepted': return { kind, n: ballot('n') };
     case 'prepare-req': return { kind, n: ballot('n') };

@@ -5,15 +5,18 @@
  */
 import type { Ballot, LogIdx, NodeId } from '../replica/ballot.js';
 import type { Command, Entry, KvResult } from '../replica/entry.js';
+import type { Member } from '../replica/membership.js';
 import type { PeerMessage } from '../replica/messages.js';
 import type { Phase, Role } from '../replica/types.js';
 
 /**
  * The version byte of every frame. A node speaks exactly this version and refuses any other
  * (`unsupported-version`); protocol.md "Versions" lists what changed. 2: log compaction
- * (LogSync carries an optional snapshot; status-response carries compactedIdx).
+ * (LogSync carries an optional snapshot; status-response carries compactedIdx). 3: node identity
+ * (incarnations in check-in, boot, heartbeat-reply, promise, accepted; membership entries and
+ * the membership in snapshots).
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** First frame on a peer connection: who is calling, and for which cluster. */
 export interface PeerHello { readonly kind: 'peer-hello'; readonly nodeId: NodeId; readonly clusterId: string }
@@ -36,8 +39,15 @@ export interface AuthChallenge { readonly kind: 'auth-challenge'; readonly nonce
 export interface AuthProof { readonly kind: 'auth-proof'; readonly mac: Uint8Array }
 
 // --- bootstrap (on the bootstrap server's peer port) ---
-export interface CheckIn { readonly kind: 'check-in'; readonly node: NodeAddress }
-export interface Boot { readonly kind: 'boot'; readonly clusterId: string; readonly nodes: readonly NodeAddress[] }
+/** `incarnation`: the checking-in node's data directory (membership.ts). */
+export interface CheckIn { readonly kind: 'check-in'; readonly node: NodeAddress; readonly incarnation: string }
+/** `members`: the genesis membership — the incarnations that checked in before the boot are its voters. */
+export interface Boot {
+  readonly kind: 'boot';
+  readonly clusterId: string;
+  readonly nodes: readonly NodeAddress[];
+  readonly members: readonly Member[];
+}
 export interface BootReady { readonly kind: 'boot-ready'; readonly nodeId: NodeId }
 
 // --- client port ---

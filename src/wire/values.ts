@@ -7,6 +7,7 @@ import type { Ballot } from '../replica/ballot.js';
 import type { Entry, KvOp, KvResult } from '../replica/entry.js';
 import type { LogSync, SeqNum } from '../replica/messages.js';
 import type { SessionRecord, Snapshot } from '../replica/snapshot.js';
+import type { Member } from '../replica/membership.js';
 import { DecodeError, type ByteReader, type ByteWriter } from './bytes.js';
 
 export function writeBallot(w: ByteWriter, b: Ballot): void {
@@ -49,16 +50,57 @@ export function readOp(r: ByteReader, field: string): KvOp {
   }
 }
 
-export const ENTRY_CODE = { command: 1, 'expire-sessions': 2 } as const;
+export const ENTRY_CODE = { command: 1, 'expire-sessions': 2, join: 3, promote: 4 } as const;
 
 export function writeEntry(w: ByteWriter, e: Entry): void {
   w.u8(ENTRY_CODE[e.kind]);
-  if (e.kind === 'command') {
-    w.string(e.command.clientId).u64(e.command.seq);
-    writeOp(w, e.command.op);
-  } else {
-    w.u64(e.idleBefore);
+  switch (e.kind) {
+    case 'command':
+      w.string(e.command.clientId).u64(e.command.seq);
+      writeOp(w, e.command.op);
+      break;
+    case 'expire-sessions': w.u64(e.idleBefore); break;
+    case 'join': w.u32(e.id).string(e.incarnation).bool(e.replace); break;
+    case 'promote': w.u32(e.id).string(e.incarnation); break;
   }
+}
+
+/** Longest incarnation a message may carry (ours are 16 hex digits). */
+export const MAX_INCARNATION_BYTES = 64;
+
+/** An incarnation (membership.ts): a string of at most MAX_INCARNATION_BYTES bytes. */
+export function readIncarnation(r: ByteReader, field: string): string {
+  const at = r.offset;
+  const s = r.string(field);
+  if (s.length > MAX_INCARNATION_BYTES) throw new DecodeError(field, at, `an incarnation of ${s.length} characters (at most ${MAX_INCARNATION_BYTES})`);
+  return s;
+}
+
+/** `count u32, then (id u32, incarnation string, voter bool) × count`, sorted by id. */
+export function writeMembers(w: ByteWriter, members: readonly Member[]): void {
+  w.u32(members.length);
+  for (const m of members) w.u32(m.id).string(m.incarnation).bool(m.voter);
+}
+
+/** Refuses an impossible count, an id below 1, an id twice, and a voter without an incarnation. */
+export function readMembers(r: ByteReader, field: string): Member[] {
+  let at = r.offset;
+  const n = r.u32(`${field} count`);
+  if (n * 9 > r.remaining) throw new DecodeError(field, at, `count ${n} is impossible here`);
+  const out: Member[] = [];
+  const ids = new Set<number>();
+  for (let i = 0; i < n; i++) {
+    at = r.offset;
+    const id = r.u32(`${field}[${i}].id`);
+    if (id < 1 || ids.has(id)) throw new DecodeError(`${field}[${i}].id`, at, id < 1 ? 'node ids start at 1' : `node ${id} appears twice`);
+    ids.add(id);
+    const incarnation = readIncarnation(r, `${field}[${i}].incarnation`);
+    at = r.offset;
+    const voter = r.bool(`${field}[${i}].voter`);
+    if (voter && incarnation === '') throw new DecodeError(`${field}[${i}].voter`, at, `node ${id} is a voter without an incarnation`);
+    out.push({ id, incarnation, voter });
+  }
+  return out;
 }
 
 export function readEntry(r: ByteReader, field: string): Entry {
@@ -70,6 +112,14 @@ export function readEntry(r: ByteReader, field: string): Entry {
     return { kind: 'command', command: { clientId, seq, op: readOp(r, field) } };
   }
   if (code === ENTRY_CODE['expire-sessions']) return { kind: 'expire-sessions', idleBefore: r.u64(`${field}.idleBefore`) };
+  if (code === ENTRY_CODE.join) {
+    const id = r.u32(`${field}.id`);
+    return { kind: 'join', id, incarnation: readIncarnation(r, `${field}.incarnation`), replace: r.bool(`${field}.replace`) };
+  }
+  if (code === ENTRY_CODE.promote) {
+    const id = r.u32(`${field}.id`);
+    return { kind: 'promote', id, incarnation: readIncarnation(r, `${field}.incarnation`) };
+  }
   throw new DecodeError(`${field}.kind`, at, `unknown entry kind ${code}`);
 }
 
@@ -133,6 +183,7 @@ export function writeSnapshot(w: ByteWriter, s: Snapshot): void {
     w.string(x.clientId).u64(x.lastSeq).u64(x.lastIdx);
     writeResult(w, x.lastResult);
   }
+  writeMembers(w, s.members);
 }
 
 /**
@@ -171,7 +222,7 @@ export function readSnapshot(r: ByteReader, field: string): Snapshot {
     if (lastIdx >= idx) throw new DecodeError(`${f}.lastIdx`, at, `${lastIdx} is not below the snapshot's idx ${idx}`);
     sessions.push({ clientId, lastSeq, lastResult: readResult(r, `${f}.lastResult`), lastIdx });
   }
-  return { idx, kv, sessions };
+  return { idx, kv, sessions, members: readMembers(r, `${field}.members`) };
 }
 
 export const RESULT_CODE = {

@@ -60,9 +60,12 @@ function statusJson(view: ClusterView): Record<string, unknown> {
 }
 
 function describeEntry(e: Entry): string {
-  return e.kind === 'command'
-    ? `${describeOp(e.command.op)}   (${e.command.clientId}#${e.command.seq})`
-    : `expire sessions idle before ${e.idleBefore}`;
+  switch (e.kind) {
+    case 'command': return `${describeOp(e.command.op)}   (${e.command.clientId}#${e.command.seq})`;
+    case 'expire-sessions': return `expire sessions idle before ${e.idleBefore}`;
+    case 'join': return `node ${e.id} joins as incarnation ${e.incarnation}${e.replace ? ' (replacing the one before)' : ''}`;
+    case 'promote': return `node ${e.id} (incarnation ${e.incarnation}) becomes a voter`;
+  }
 }
 
 async function showLog(session: ShellSession, args: readonly string[]): Promise<void> {
