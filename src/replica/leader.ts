@@ -112,8 +112,8 @@ function isNewerLog(sp: SequencePaxos, a: { acceptedRnd: Ballot; acceptedIdx: Lo
 function onMajority(sp: SequencePaxos): void {
   const lead = sp.lead!;
   let newDecided = sp.decidedIdx;
-  // A learner's decided index is what a leader told it: safe to learn from too.
-  for (const p of lead.promises.values()) newDecided = Math.max(newDecided, p.decidedIdx);
+  // Only voters' decided indices: nothing a non-voter's disk says is trusted.
+  for (const [id, p] of lead.promises) if (sp.config.isVoter(id, p.inc)) newDecided = Math.max(newDecided, p.decidedIdx);
   const max = lead.maxPromise;
   const ops: Parameters<SequencePaxos['persist']>[0] = [];
   if (max.from !== sp.id && max.sync) {

@@ -107,6 +107,12 @@ export class SimDisk<T> {
     return lost;
   }
 
+  /** The disk is gone (amnesia): pending batches are lost and the durable state is empty. */
+  wipe(): void {
+    this.crash();
+    this.state = emptyState();
+  }
+
   /** A copy of the durable state, to restart a replica from. */
   load(): PersistentState {
     return cloneState(this.state);

@@ -25,6 +25,12 @@ export interface NemesisTarget {
   hasPendingWrites(node: NodeId): boolean;
   crash(node: NodeId): void;
   restart(node: NodeId): void;
+  /** Crash `node` and lose its whole disk: it restarts empty, with a new incarnation. */
+  wipe(node: NodeId): void;
+  /** From now on `node` starts with `replace` (the operator's `kvnode --replace`). */
+  setReplace(node: NodeId): void;
+  /** Whether the node is up and a voter in its own view of the membership. */
+  isVoter(node: NodeId): boolean;
   pause(node: NodeId): void;
   resume(node: NodeId): void;
   partition(groups: NodeId[][]): void;
@@ -37,7 +43,7 @@ export interface NemesisTarget {
 const MS = 1000;
 
 /** Faults the nemesis injects as discrete events (loss, dup and delay are rates over the window). */
-const EVENT_FAULTS: readonly Fault[] = ['crash', 'partition', 'one-way', 'partial', 'slow-disk', 'pause'];
+const EVENT_FAULTS: readonly Fault[] = ['crash', 'partition', 'one-way', 'partial', 'slow-disk', 'pause', 'amnesia'];
 
 export class Nemesis {
   private readonly events: Fault[];
@@ -75,6 +81,7 @@ export class Nemesis {
     if (t.now() >= this.endUs) return;
     switch (this.rng.pick(this.events)) {
       case 'crash': this.crash(); break;
+      case 'amnesia': this.amnesia(); break;
       case 'partition': this.networkFault(() => t.partition(this.groups())); break;
       case 'one-way': this.networkFault(() => {
         const [a, b] = this.split(2);
@@ -133,6 +140,32 @@ export class Nemesis {
       t.crash(node);
       const back = Math.min(this.endUs, t.now() + this.rng.int(10 * MS, 300 * MS));
       t.at(back, () => { if (!t.isUp(node)) t.restart(node); });
+    }
+  }
+
+  /**
+   * One node loses its data directory. Only when every node is up and a voter: a second loss
+   * before the first node is a voter again can leave fewer intact voters than a quorum, and then
+   * the cluster rightly stops for good — a real outcome, but not what this fault is about. The
+   * node comes back empty; the operator restarts it with `replace` at once, or only after a
+   * while (meanwhile it follows the log and must not vote).
+   */
+  private amnesia(): void {
+    const t = this.target;
+    if (t.now() >= this.endUs) return;
+    if (!t.nodes.every(n => t.isUp(n) && t.isVoter(n))) return;
+    const node = this.rng.pick(t.nodes);
+    t.wipe(node);
+    const back = Math.min(this.endUs, t.now() + this.rng.int(10 * MS, 300 * MS));
+    const replaceAtOnce = this.rng.chance(0.5);
+    if (replaceAtOnce) t.setReplace(node);
+    t.at(back, () => { if (!t.isUp(node)) t.restart(node); });
+    if (!replaceAtOnce) {
+      t.at(Math.min(this.endUs, back + this.rng.int(100 * MS, 600 * MS)), () => {
+        t.setReplace(node);
+        if (t.isUp(node)) t.crash(node);
+        t.restart(node);
+      });
     }
   }
 

@@ -15,7 +15,7 @@ import type { NodeId } from '../replica/ballot.js';
 import type { PeerMessage } from '../replica/messages.js';
 import { ReleaseQueue, type StepRelease } from '../replica/release.js';
 import { mustBeDurableBeforeRelease } from '../replica/storage.js';
-import type { ClientReply, LogMark, Outgoing, Ready, ReplicaConfig, ReplicaInput } from '../replica/types.js';
+import { defaultIncarnation, type ClientReply, type LogMark, type Outgoing, type Ready, type ReplicaConfig, type ReplicaInput } from '../replica/types.js';
 import type { SimDisk } from './disk.js';
 import type { TimeUs } from './event-queue.js';
 import type { ReplicaFactory, ReplicaLike } from './replica-like.js';
@@ -62,9 +62,12 @@ export class NodeDriver {
   private outSend: Outgoing[] = [];
   private outReply: ClientReply[] = [];
 
+  /** Data directories this node has lost so far (amnesia): its incarnation is renewed each time. */
+  private wipes = 0;
+
   constructor(
     readonly id: NodeId,
-    readonly config: ReplicaConfig,
+    public config: ReplicaConfig,
     readonly disk: SimDisk<DiskPayload>,
     /** This node's tick period (clocks drift). */
     readonly tickUs: number,
@@ -72,6 +75,19 @@ export class NodeDriver {
     private readonly ackBeforeDurable: boolean,
   ) {
     this.releases = this.newReleaseQueue();
+  }
+
+  /** The whole disk is gone (the node must be down): it restarts empty, as a new incarnation. */
+  loseDisk(): void {
+    if (this.replica) throw new Error(`node ${this.id}: lose the disk of a running node`);
+    this.disk.wipe();
+    this.wipes++;
+    this.config = { ...this.config, incarnation: `${defaultIncarnation(this.id)}~${this.wipes}`, replace: false };
+  }
+
+  /** Restarts from now on carry `replace` (the operator's `kvnode --replace`). */
+  setReplace(): void {
+    this.config = { ...this.config, replace: true };
   }
 
   get up(): boolean {

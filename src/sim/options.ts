@@ -9,13 +9,21 @@ import { DEFAULT_NETWORK, type NetworkOptions } from './network.js';
 import type { ReplicaFactory } from './replica-like.js';
 
 export const FAULTS = ['crash', 'partition', 'one-way', 'partial', 'loss', 'dup', 'delay', 'slow-disk', 'pause'] as const;
-export type Fault = (typeof FAULTS)[number];
+/**
+ * Faults named explicitly, not part of `all`: `amnesia` (a crash that loses the whole data
+ * directory; the node restarts empty with a new incarnation — and, as the operator would, with
+ * `replace`, at once or after a while). Kept out of `all` so that the schedules of `all` seeds
+ * stay what they were.
+ */
+export const EXTRA_FAULTS = ['amnesia'] as const;
+export type Fault = (typeof FAULTS)[number] | (typeof EXTRA_FAULTS)[number];
+const KNOWN_FAULTS: readonly string[] = [...FAULTS, ...EXTRA_FAULTS];
 
 /** `ack-before-durable` (BUG-1) is planted in the driver; the others in the replica. */
 export type SimPlantedBug = 'ack-before-durable' | PlantedBug;
 export const PLANTED_BUGS: readonly SimPlantedBug[] = [
   'ack-before-durable', 'sync-by-round-only', 'assign-decided-idx', 'skip-dedup', 'snapshot-without-sessions', 'sync-without-snapshot',
-  'leader-counts-before-durable',
+  'leader-counts-before-durable', 'amnesia-guard-off',
 ];
 
 /** `none`, `all`, or a comma list of fault names. */
@@ -25,8 +33,12 @@ export function parseFaults(spec: string): Fault[] {
   if (s === 'all') return [...FAULTS];
   const out: Fault[] = [];
   for (const part of s.split(',').map(p => p.trim()).filter(p => p !== '')) {
-    if (!(FAULTS as readonly string[]).includes(part)) {
-      throw new Error(`unknown fault "${part}" (expected none, all, or a comma list of ${FAULTS.join(', ')})`);
+    if (part === 'all') {
+      for (const f of FAULTS) if (!out.includes(f)) out.push(f);
+      continue;
+    }
+    if (!KNOWN_FAULTS.includes(part)) {
+      throw new Error(`unknown fault "${part}" (expected none, all, or a comma list of ${KNOWN_FAULTS.join(', ')}; all is every one but ${EXTRA_FAULTS.join(', ')})`);
     }
     if (!out.includes(part as Fault)) out.push(part as Fault);
   }
@@ -35,7 +47,10 @@ export function parseFaults(spec: string): Fault[] {
 
 export function formatFaults(faults: readonly Fault[]): string {
   if (faults.length === 0) return 'none';
-  if (FAULTS.every(f => faults.includes(f))) return 'all';
+  if (FAULTS.every(f => faults.includes(f))) {
+    const extra = faults.filter(f => !(FAULTS as readonly string[]).includes(f));
+    return ['all', ...extra].join(',');
+  }
   return faults.join(',');
 }
 

@@ -30,6 +30,22 @@ export class Simulation extends SimWorld implements NemesisTarget {
     return this.node(node).paused;
   }
 
+  isVoter(node: NodeId): boolean {
+    return this.node(node).replica?.status().voter === true;
+  }
+
+  wipe(node: NodeId): void {
+    const n = this.node(node);
+    this.crashNode(n, 'kill');
+    n.loseDisk();
+    this.history.nemesis('wipe', { node });
+    if (this.traceLines) this.trace(`node ${node} lost its data directory (new incarnation ${n.config.incarnation})`);
+  }
+
+  setReplace(node: NodeId): void {
+    this.node(node).setReplace();
+  }
+
   hasPendingWrites(node: NodeId): boolean {
     return this.node(node).disk.pendingCount > 0;
   }
