@@ -33,7 +33,7 @@ const vectors: [string, WireMessage][] = [
   ['status-response', {
     kind: 'status-response', requestId: 10, nodeId: 2, role: 'follower', phase: 'accept', leaderBallot: b(0, 0, 0),
     electedBallot: b(3, 0, 1), quorumConnected: true, promised: b(3, 0, 1), acceptedRnd: b(3, 0, 1),
-    logLength: 42, decidedIdx: 41, appliedIdx: 41, compactedIdx: 32, fsync: true, peers: [{ id: 1, connected: true }, { id: 3, connected: false }],
+    logLength: 42, decidedIdx: 41, appliedIdx: 41, compactedIdx: 32, incarnation: '2a7e1c9d04b3f865', voter: true, fsync: true, peers: [{ id: 1, connected: true }, { id: 3, connected: false }],
   }],
   ['log-request', { kind: 'log-request', requestId: 11, from: 40, count: 2 }],
   ['log-response', { kind: 'log-response', requestId: 11, from: 40, decidedIdx: 41, logLength: 42, entries: [put, { kind: 'expire-sessions', idleBefore: 7 }] }],

@@ -138,7 +138,7 @@ describe('cluster manager', function () {
         status: {
           kind: 'status-response', requestId: 0, nodeId, role: 'follower', phase: 'accept', leaderBallot: bottom,
           electedBallot: bottom, quorumConnected: true, promised: bottom, acceptedRnd: bottom, logLength: 0,
-          decidedIdx: 0, appliedIdx: 0, compactedIdx: 0, fsync: true, peers: [], ...over,
+          decidedIdx: 0, appliedIdx: 0, compactedIdx: 0, incarnation: '0123456789abcdef', voter: true, fsync: true, peers: [], ...over,
         },
       };
     }

@@ -43,7 +43,7 @@ function status(over: Partial<StatusResponse> & Pick<StatusResponse, 'nodeId'>):
   return {
     kind: 'status-response', requestId: 1, role: 'follower', phase: 'accept',
     leaderBallot: BOTTOM, electedBallot: BOTTOM, quorumConnected: true, promised: BOTTOM, acceptedRnd: BOTTOM,
-    logLength: 0, decidedIdx: 0, appliedIdx: 0, compactedIdx: 0, fsync: false, peers: [], ...over,
+    logLength: 0, decidedIdx: 0, appliedIdx: 0, compactedIdx: 0, incarnation: '0123456789abcdef', voter: true, fsync: false, peers: [], ...over,
   };
 }
 

@@ -100,6 +100,8 @@ export class LocalCluster {
   readonly network: NetworkFaults | undefined;
   /** The relays, once started (or starting); null when not running. */
   private relays: Promise<ClusterRelays> | null = null;
+  /** Nodes started with `--replace` (setReplace). */
+  private readonly replacing = new Set<number>();
 
   constructor(files: ClusterFiles, opts: Omit<StartClusterOptions, keyof ClusterSource> = {}) {
     this.config = files.config;
@@ -117,7 +119,7 @@ export class LocalCluster {
     for (const n of files.config.nodes) {
       this.nodes.set(n.id, new NodeProcess({
         id: n.id,
-        spawnSpec: () => command({ id: n.id, configFile: this.configFile, fsync: opts.fsync }),
+        spawnSpec: () => command({ id: n.id, configFile: this.configFile, fsync: opts.fsync, replace: this.replacing.has(n.id) }),
         env,
         emit: (e) => this.emit(e),
         ringLines: opts.outputLines ?? 200,
@@ -211,6 +213,16 @@ export class LocalCluster {
     const n = this.node(id);
     if (!this.network) return n.start();
     return this.ensureRelays().then(() => n.start());
+  }
+
+  /**
+   * From the next start on, node `id` starts with `--replace` (or no longer does): its data
+   * directory, lost, is replaced by the empty one it starts with (README, "Replacing a node").
+   */
+  setReplace(id: number, on: boolean): void {
+    this.node(id);
+    if (on) this.replacing.add(id);
+    else this.replacing.delete(id);
   }
 
   /** kill -9, and wait until it is gone. */

@@ -12,6 +12,8 @@ export interface NodeLaunch {
   readonly configFile: string;
   /** undefined: the node follows the config's `fsync`. */
   readonly fsync: boolean | undefined;
+  /** Start with `--replace`: an empty data directory takes the place of the node's lost one. */
+  readonly replace?: boolean;
 }
 
 export interface SpawnSpec {
@@ -45,6 +47,7 @@ export function scriptCommand(script: string): NodeCommand {
       '--config', l.configFile,
       '--id', String(l.id),
       ...(l.fsync === undefined ? [] : ['--fsync', l.fsync ? 'on' : 'off']),
+      ...(l.replace ? ['--replace'] : []),
       '--exit-on-stdin-close',
     ],
     cwd: projectRoot,

@@ -312,6 +312,7 @@ export class ClientServer {
       return {
         ...base, role: 'follower', phase: 'none', leaderBallot: BOTTOM, electedBallot: BOTTOM, quorumConnected: false,
         promised: BOTTOM, acceptedRnd: BOTTOM, logLength: 0, decidedIdx: 0, appliedIdx: 0, compactedIdx: 0,
+        incarnation: '', voter: false,
       };
     }
     return {
@@ -319,6 +320,7 @@ export class ClientServer {
       leaderBallot: s.role === 'leader' ? s.leaderBallot : BOTTOM,
       electedBallot: s.bleLeader, quorumConnected: s.quorumConnected, promised: s.promised, acceptedRnd: s.acceptedRnd,
       logLength: s.logLength, decidedIdx: s.decidedIdx, appliedIdx: s.appliedIdx, compactedIdx: s.compactedIdx,
+      incarnation: s.incarnation, voter: s.voter,
     };
   }
 

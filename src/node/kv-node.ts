@@ -281,8 +281,9 @@ export class KvNode {
             + '--replace: it then joins as a learner and becomes a voter once it has caught up.',
         });
         break;
-      case 'joined': this.logger.info('joined', { incarnation: n.incarnation, as: 'learner' }); break;
-      case 'promoted': this.logger.info('promoted', { incarnation: n.incarnation, as: 'voter' }); break;
+      case 'joining': this.logger.info('joining', { incarnation: n.incarnation, note: 'not a voter until its join is decided' }); break;
+      case 'learner': this.logger.info('learner', { incarnation: n.incarnation, note: 'follows the log; votes once it has caught up' }); break;
+      case 'voter': this.logger.info('voter', { incarnation: n.incarnation }); break;
     }
   }
 

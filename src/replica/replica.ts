@@ -180,9 +180,10 @@ export class Replica {
     const standing = voter ? 'voter' : known === this.incarnation ? 'learner' : `other:${known}`;
     if (standing === this.ownStanding) return;
     this.ownStanding = standing;
-    if (voter) this.notices.push({ kind: 'promoted', incarnation: this.incarnation });
-    else if (known === this.incarnation) this.notices.push({ kind: 'joined', incarnation: this.incarnation });
+    if (voter) this.notices.push({ kind: 'voter', incarnation: this.incarnation });
+    else if (known === this.incarnation) this.notices.push({ kind: 'learner', incarnation: this.incarnation });
     else if (known !== NO_INCARNATION) this.notices.push({ kind: 'not-a-voter', incarnation: this.incarnation, known });
+    else this.notices.push({ kind: 'joining', incarnation: this.incarnation });
   }
 
   /**

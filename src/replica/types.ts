@@ -77,13 +77,18 @@ export interface Ready {
  *   records `known` for it (NO_INCARNATION: it has not joined yet).
  * - `not-a-voter`: this node's own incarnation is not the voter the cluster records for its id:
  *   its data directory is not the one that voted as this id before (it was deleted or replaced).
- * - `joined` / `promoted`: this node's incarnation was registered as a learner / became a voter.
+ * - `joining`: as far as this node has applied, its id never joined; it asks to (the cluster may
+ *   record another incarnation, which it learns once a leader syncs it).
+ * - `learner` / `voter`: this node's incarnation is registered as a learner / is a voter (also
+ *   reported at start).
  */
 export type Notice =
   | { readonly kind: 'vote-refused'; readonly id: NodeId; readonly incarnation: string; readonly known: string }
   | { readonly kind: 'not-a-voter'; readonly incarnation: string; readonly known: string }
-  | { readonly kind: 'joined'; readonly incarnation: string }
-  | { readonly kind: 'promoted'; readonly incarnation: string };
+  /** As far as this node knows its id has never joined: it asks to (the cluster may know better). */
+  | { readonly kind: 'joining'; readonly incarnation: string }
+  | { readonly kind: 'learner'; readonly incarnation: string }
+  | { readonly kind: 'voter'; readonly incarnation: string };
 
 /**
  * Known bugs that tests plant to prove the simulator catches them. NEVER set outside tests.

@@ -125,7 +125,7 @@ export function encodeMessage(m: WireMessage, maxBytes = MAX_FRAME_BYTES): Uint8
       w.u32(m.requestId).u32(m.nodeId).u8(ROLE_CODE[m.role]).u8(PHASE_CODE[m.phase]);
       writeBallot(w, m.leaderBallot); writeBallot(w, m.electedBallot); w.bool(m.quorumConnected);
       writeBallot(w, m.promised); writeBallot(w, m.acceptedRnd);
-      w.u64(m.logLength).u64(m.decidedIdx).u64(m.appliedIdx).u64(m.compactedIdx).bool(m.fsync).u32(m.peers.length);
+      w.u64(m.logLength).u64(m.decidedIdx).u64(m.appliedIdx).u64(m.compactedIdx).string(m.incarnation).bool(m.voter).bool(m.fsync).u32(m.peers.length);
       for (const p of m.peers) w.u32(p.id).bool(p.connected);
       break;
     case 'log-request': w.u32(m.requestId).u64(m.from).u32(m.count); break;
@@ -243,6 +243,8 @@ function decodeBody(kind: WireMessage['kind'], r: ByteReader): WireMessage {
       const decidedIdx = r.u64('decidedIdx');
       const appliedIdx = r.u64('appliedIdx');
       const compactedIdx = r.u64('compactedIdx');
+      const incarnation = readIncarnation(r, 'incarnation');
+      const voter = r.bool('voter');
       const fsync = r.bool('fsync');
       const at = r.offset;
       const n = r.u32('peers count');
@@ -251,7 +253,7 @@ function decodeBody(kind: WireMessage['kind'], r: ByteReader): WireMessage {
       for (let i = 0; i < n; i++) peers.push({ id: r.u32(`peers[${i}].id`), connected: r.bool(`peers[${i}].connected`) });
       return {
         kind, requestId, nodeId, role, phase, leaderBallot, electedBallot, quorumConnected, promised, acceptedRnd,
-        logLength, decidedIdx, appliedIdx, compactedIdx, fsync, peers,
+        logLength, decidedIdx, appliedIdx, compactedIdx, incarnation, voter, fsync, peers,
       };
     }
     case 'log-request': return { kind, requestId: r.u32('requestId'), from: r.u64('from'), count: r.u32('count') };

@@ -91,6 +91,10 @@ export interface StatusResponse {
   readonly appliedIdx: LogIdx;
   /** Entries before this index are compacted into the node's snapshot (0: none yet). */
   readonly compactedIdx: LogIdx;
+  /** The node's data directory (src/replica/membership.ts); "" before it has one. */
+  readonly incarnation: string;
+  /** Whether its votes count, as far as it has applied the membership (false: a learner, or refused). */
+  readonly voter: boolean;
   readonly fsync: boolean;
   readonly peers: readonly PeerLink[];
 }

@@ -48,7 +48,7 @@ function status(requestId: number): StatusResponse {
     role: leads ? 'leader' : 'follower', phase: leads ? 'accept' : 'none',
     leaderBallot: leads ? LEADER : BOTTOM, electedBallot: noLeader ? BOTTOM : LEADER,
     quorumConnected: true, promised: LEADER, acceptedRnd: LEADER,
-    logLength: 0, decidedIdx: 0, appliedIdx: 0, compactedIdx: 0, fsync: arg('--fsync') !== 'off',
+    logLength: 0, decidedIdx: 0, appliedIdx: 0, compactedIdx: 0, incarnation: '0123456789abcdef', voter: true, fsync: arg('--fsync') !== 'off',
     peers: config.nodes.filter((n) => n.id !== id).map((n) => ({ id: n.id, connected: true })),
   };
 }

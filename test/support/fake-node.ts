@@ -221,7 +221,7 @@ export class FakeNode {
           kind: 'status-response', requestId: m.requestId, nodeId: this.nodeId, role: 'follower', phase: 'accept',
           leaderBallot: BOTTOM, electedBallot: BOTTOM, quorumConnected: true, promised: BOTTOM, acceptedRnd: BOTTOM,
           logLength: this.store.log.length, decidedIdx: this.store.log.length, appliedIdx: this.store.sm.appliedIdx,
-          compactedIdx: 0, fsync: true, peers: [], ...this.status,
+          compactedIdx: 0, incarnation: '0123456789abcdef', voter: true, fsync: true, peers: [], ...this.status,
         });
         return;
       case 'log-request': {

@@ -23,7 +23,8 @@ export function nodeRow(v: NodeView, leaderId: number | undefined): string[] {
   const s = p.status;
   const connected = s.peers.filter((x) => x.connected).length;
   return [
-    id, formatAddr(v.addr), health, s.role, s.phase,
+    // A node whose votes do not count (a learner, or a data directory the cluster does not know).
+    id, formatAddr(v.addr), health, s.voter ? s.role : 'learner', s.phase,
     s.role === 'leader' ? formatBallot(s.leaderBallot) : formatBallot(s.electedBallot),
     String(s.compactedIdx), String(s.decidedIdx), String(s.logLength), s.quorumConnected ? 'yes' : 'no', `${connected}/${s.peers.length}`,
   ];
@@ -52,7 +53,7 @@ function statusJson(view: ClusterView): Record<string, unknown> {
       const s = n.poll.status;
       return {
         ...base, role: s.role, phase: s.phase, leaderBallot: formatBallot(s.leaderBallot), electedBallot: formatBallot(s.electedBallot),
-        promised: formatBallot(s.promised), compactedIdx: s.compactedIdx, decidedIdx: s.decidedIdx, logLength: s.logLength, appliedIdx: s.appliedIdx,
+        incarnation: s.incarnation, voter: s.voter, promised: formatBallot(s.promised), compactedIdx: s.compactedIdx, decidedIdx: s.decidedIdx, logLength: s.logLength, appliedIdx: s.appliedIdx,
         quorumConnected: s.quorumConnected, fsync: s.fsync, peers: s.peers.map((x) => ({ node: x.id, connected: x.connected })),
       };
     }),
