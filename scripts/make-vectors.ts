@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { encodeMessage, toHex } from '../src/wire/codec.js';
-import type { WireMessage } from '../src/wire/messages.js';
+import { PROTOCOL_VERSION, type WireMessage } from '../src/wire/messages.js';
 import { AUTH_EXAMPLE, authMac } from '../src/node/peer-auth.js';
 
 const b = (n: number, priority: number, pid: number) => ({ n, priority, pid });
@@ -37,7 +37,7 @@ const vectors: [string, WireMessage][] = [
   }],
   ['log-request', { kind: 'log-request', requestId: 11, from: 40, count: 2 }],
   ['log-response', { kind: 'log-response', requestId: 11, from: 40, decidedIdx: 41, logLength: 42, entries: [put, { kind: 'expire-sessions', idleBefore: 7 }] }],
-  ['fragment (first 3 bytes of a 4,194,305-byte message)', { kind: 'fragment', total: 4 * 1024 * 1024 + 1, chunk: new Uint8Array([0x02, 0x23, 0x00]) }],
+  ['fragment (first 3 bytes of a 4,194,305-byte message)', { kind: 'fragment', total: 4 * 1024 * 1024 + 1, chunk: new Uint8Array([PROTOCOL_VERSION, 0x23, 0x00]) }],
   ['error', { kind: 'error', code: 'unknown-type', message: 'unknown message type 0x5a' }],
   ['peer-hello', { kind: 'peer-hello', nodeId: 3, clusterId: 'local' }],
   // The handshake of protocol.md's "Peer authentication" example (node 1 dials node 3).

@@ -178,4 +178,22 @@ describe('real processes: a node whose data directory was deleted (issue 9)', fu
     }
     console.log(`      ${lines.length} history events, LINEARIZABLE`);
   });
+
+  it('the bootstrap server itself, wiped and restarted with --replace, joins the cluster that exists instead of booting a new one', async () => {
+    const bootstrap = 1;
+    const waited = (): number => cluster.output(bootstrap).filter((l) => l.line.includes('"event":"bootstrap-waiting"')).length;
+    const waitedBefore = waited();
+    await cluster.kill(bootstrap);
+    rmSync(cluster.nodeDataDir(bootstrap), { recursive: true, force: true });
+    cluster.setReplace(bootstrap, true);
+    await cluster.start(bootstrap);
+    cluster.setReplace(bootstrap, false);
+    await logged(bootstrap, 'learner');
+    await allVoters();
+    expect(waited(), 'it did not wait as a bootstrap server again').to.be.at.most(waitedBefore);
+    const logs = await decidedLogs();
+    const reference = [...logs.values()][0]!;
+    for (const [id, log] of logs) expect(log, `node ${id}'s decided log`).to.deep.equal(reference);
+    expect(reference.filter((e) => e.startsWith(`join node ${bootstrap} `))).to.have.length.greaterThan(0);
+  });
 });

@@ -142,24 +142,30 @@ export class KvNode {
       clusterId: config.clusterId,
       nodes: config.nodes.map((n) => ({ id: n.id, host: n.host, peerPort: n.peerPort, clientPort: n.clientPort })),
     };
-    if (config.bootstrap === this.id) {
+    // With --replace the cluster exists already: this node never boots a new one (not even as
+    // the bootstrap server, whose directory may be the one that was lost); it asks every other
+    // node, and any booted one answers with the cluster's table.
+    if (config.bootstrap === this.id && !this.options.replace) {
       this.bootstrapServer = new BootstrapServer(this.id, this.identity.incarnation,
         config.bootThreshold, table, this.logger, (meta) => this.boot(meta), (err) => this.options.onFatal(err));
       this.bootstrapServer.start();
       return;
     }
-    const bootstrapNode = nodeById(config, config.bootstrap);
-    const server = this.dialVia.get(bootstrapNode.id) ?? { host: bootstrapNode.host, port: bootstrapNode.peerPort };
-    const checkIn = checkInUntilBooted({
-      self: this.self, incarnation: this.identity.incarnation, clusterId: config.clusterId, serverId: bootstrapNode.id, server,
-      logger: this.logger, ...this.authOptions(),
+    const servers = this.options.replace ? config.nodes.filter((n) => n.id !== this.id) : [nodeById(config, config.bootstrap)];
+    const checkIns = servers.map((n) => {
+      const server = this.dialVia.get(n.id) ?? { host: n.host, port: n.peerPort };
+      this.logger.info('checking-in', { server: `${server.host}:${server.port}`, node: n.id });
+      return checkInUntilBooted({
+        self: this.self, incarnation: this.identity!.incarnation, clusterId: config.clusterId, serverId: n.id, server,
+        logger: this.logger, ...this.authOptions(),
+      });
     });
-    this.cancelCheckIn = checkIn.cancel;
-    this.logger.info('checking-in', { server: `${server.host}:${server.port}` });
-    void checkIn.boot.then(async (boot) => {
+    this.cancelCheckIn = () => { for (const c of checkIns) c.cancel(); };
+    void Promise.race(checkIns.map((c) => c.boot.then((boot) => ({ c, boot })))).then(async ({ c, boot }) => {
+      for (const other of checkIns) if (other !== c) other.cancel();
       if (this.stopping) return;
       await this.boot({ clusterId: boot.clusterId, nodes: boot.nodes, members: boot.members });
-      checkIn.ack();
+      c.ack();
     }).catch((err: unknown) => this.options.onFatal(err));
   }
 

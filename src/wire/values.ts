@@ -65,14 +65,14 @@ export function writeEntry(w: ByteWriter, e: Entry): void {
   }
 }
 
-/** Longest incarnation a message may carry (ours are 16 hex digits). */
-export const MAX_INCARNATION_BYTES = 64;
+/** Longest incarnation a message may carry, in characters (ours are 16 hex digits). */
+export const MAX_INCARNATION_CHARS = 64;
 
-/** An incarnation (membership.ts): a string of at most MAX_INCARNATION_BYTES bytes. */
+/** An incarnation (membership.ts): a string of at most MAX_INCARNATION_CHARS bytes. */
 export function readIncarnation(r: ByteReader, field: string): string {
   const at = r.offset;
   const s = r.string(field);
-  if (s.length > MAX_INCARNATION_BYTES) throw new DecodeError(field, at, `an incarnation of ${s.length} characters (at most ${MAX_INCARNATION_BYTES})`);
+  if (s.length > MAX_INCARNATION_CHARS) throw new DecodeError(field, at, `an incarnation of ${s.length} characters (at most ${MAX_INCARNATION_CHARS})`);
   return s;
 }
 

@@ -89,7 +89,8 @@ export const messageArb: fc.Arbitrary<WireMessage> = fc.oneof(
   fc.record({
     kind: fc.constant('status-response' as const), requestId: u32, nodeId: u32, role, phase,
     leaderBallot: ballotArb, electedBallot: ballotArb, quorumConnected: fc.boolean(), promised: ballotArb,
-    acceptedRnd: ballotArb, logLength: u64, decidedIdx: u64, appliedIdx: u64, compactedIdx: u64, fsync: fc.boolean(),
+    acceptedRnd: ballotArb, logLength: u64, decidedIdx: u64, appliedIdx: u64, compactedIdx: u64,
+    incarnation: incarnationOrEmptyArb, voter: fc.boolean(), fsync: fc.boolean(),
     peers: fc.array(fc.record({ id: u32, connected: fc.boolean() }), { maxLength: 6 }),
   }),
   fc.record({ kind: fc.constant('log-request' as const), requestId: u32, from: u64, count: u32 }),

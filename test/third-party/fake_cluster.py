@@ -123,7 +123,7 @@ def handle(m, node_id, ids, state):
                 "leaderBallot": lb if (node_id == 1 and has_leader) else bottom,
                 "electedBallot": lb if has_leader else bottom, "quorumConnected": True,
                 "promised": lb, "acceptedRnd": lb, "logLength": n, "decidedIdx": n, "appliedIdx": n,
-                "compactedIdx": 0, "fsync": True, "peers": [{"id": i, "connected": True} for i in ids if i != node_id]}
+                "compactedIdx": 0, "incarnation": "%016x" % node_id, "voter": True, "fsync": True, "peers": [{"id": i, "connected": True} for i in ids if i != node_id]}
     if m["type"] == "log-request":
         with state.lock:
             n = len(state.log)

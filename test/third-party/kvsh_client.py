@@ -14,9 +14,13 @@ Values:
               {"op": "cas", "key": str, "expected": str|None, "value": str}
   Entry       {"kind": "command", "clientId": str, "seq": int, "op": Op}
               {"kind": "expire-sessions", "idleBefore": int}
+              {"kind": "join", "id": int, "incarnation": str, "replace": bool}
+              {"kind": "promote", "id": int, "incarnation": str}
   LogSync     {"syncIdx": int, "suffix": [Entry], "snapshot": Snapshot|None}
   Snapshot    {"idx": int, "kv": [[key str, value str]],
-               "sessions": [{"clientId": str, "lastSeq": int, "lastIdx": int, "lastResult": Result}]}
+               "sessions": [{"clientId": str, "lastSeq": int, "lastIdx": int, "lastResult": Result}],
+               "members": Members}
+  Members     [{"id": int, "incarnation": str, "voter": bool}]   (incarnation "" = none)
   Result      {"kind": "value", "value": str} | {"kind": "not-found"} | {"kind": "ok"}
               {"kind": "mismatch", "current": str|None} | {"kind": "deleted", "existed": bool}
               {"kind": "session-expired"}
@@ -33,12 +37,13 @@ import time
 
 # --------------------------------------------------------------------------- constants
 
-VERSION = 2                         # protocol.md "Versions": one version, no negotiation
+VERSION = 3                         # protocol.md "Versions": one version, no negotiation
 MAX_BODY = 4 * 1024 * 1024          # 4 MiB, inclusive
 MAX_PREFIX_BYTES = 8
 MAX_STRING = 1024 * 1024            # 1 MiB of UTF-8, inclusive
 MAX_U64 = 2 ** 53 - 1
 MAX_U32 = 2 ** 32 - 1
+MAX_INCARNATION = 64                # protocol.md "Incarnation": at most 64 characters
 
 TYPES = {
     0x01: "peer-hello",
@@ -104,7 +109,7 @@ ERROR_NAMES = {name: code for code, name in ERROR_CODES.items()}
 OP_CODES = {1: "get", 2: "put", 3: "cas", 4: "delete"}
 OP_NAMES = {v: k for k, v in OP_CODES.items()}
 
-ENTRY_KINDS = {1: "command", 2: "expire-sessions"}
+ENTRY_KINDS = {1: "command", 2: "expire-sessions", 3: "join", 4: "promote"}
 ENTRY_NAMES = {v: k for k, v in ENTRY_KINDS.items()}
 
 RESULT_KINDS = {1: "value", 2: "not-found", 3: "ok", 4: "mismatch", 5: "deleted", 6: "session-expired"}
@@ -131,11 +136,12 @@ BOTTOM = {"n": 0, "priority": 0, "pid": 0}
 
 # Smallest encoded size of one element, for the "count larger than the bytes left could
 # hold" rule of X[].
-MIN_ENTRY_SIZE = 9            # an expire-sessions entry; a command is at least 18
+MIN_ENTRY_SIZE = 9            # expire-sessions, or a promote with an empty incarnation (stated)
 MIN_NODE_ADDRESS_SIZE = 16    # id + empty host + two ports
 MIN_PEER_STATE_SIZE = 5       # id u32 + connected bool
 MIN_PAIR_SIZE = 8             # snapshot pair: two empty strings (stated in protocol.md)
 MIN_SESSION_SIZE = 21         # snapshot session: empty clientId, lastSeq, lastIdx, 1-byte result
+MIN_MEMBER_SIZE = 9           # Members: id, empty incarnation, voter (stated)
 
 
 # --------------------------------------------------------------------------- errors
@@ -374,8 +380,31 @@ class Writer:
         elif kind == "expire-sessions":
             self.u8(2)
             self.u64(e["idleBefore"], what + ".idleBefore")
+        elif kind == "join":
+            self.u8(3)
+            self.u32(e["id"], what + ".id")
+            self.incarnation(e["incarnation"], what + ".incarnation")
+            self.bool(e["replace"], what + ".replace")
+        elif kind == "promote":
+            self.u8(4)
+            self.u32(e["id"], what + ".id")
+            self.incarnation(e["incarnation"], what + ".incarnation")
         else:
-            raise ValueError("%s.kind must be command or expire-sessions, got %r" % (what, kind))
+            raise ValueError("%s.kind must be command, expire-sessions, join or promote, got %r" % (what, kind))
+
+    def incarnation(self, v, what="incarnation"):
+        """A string; its length is not checked here (self_test builds refused bytes with it)."""
+        self.string(v, what)
+
+    def members(self, ms, what="members"):
+        """Members, in the order given (kvsh sends them sorted by id). Not checked: ids,
+        duplicates, voter without incarnation (self_test builds refused bytes with it)."""
+        self.u32(len(ms), what + " count")
+        for i, x in enumerate(ms):
+            f = "%s[%d]" % (what, i)
+            self.u32(x["id"], f + ".id")
+            self.incarnation(x["incarnation"], f + ".incarnation")
+            self.bool(x["voter"], f + ".voter")
 
     def entries(self, es, what="entries"):
         self.u32(len(es), what + " count")
@@ -407,6 +436,7 @@ class Writer:
             self.u64(x["lastSeq"], f + ".lastSeq")
             self.u64(x["lastIdx"], f + ".lastIdx")
             self.result(x["lastResult"], f + ".lastResult")
+        self.members(snap["members"], what + ".members")
 
     def result(self, r, what="result"):
         kind = r.get("kind")
@@ -529,7 +559,44 @@ class Reader:
                     "seq": self.u64(what + ".seq"), "op": self.op(what + ".op")}
         if kind == 2:
             return {"kind": "expire-sessions", "idleBefore": self.u64(what + ".idleBefore")}
-        raise Malformed("%s kind at offset %d is %d, not 1 or 2" % (what, at, kind))
+        if kind == 3:
+            return {"kind": "join", "id": self.u32(what + ".id"),
+                    "incarnation": self.incarnation(what + ".incarnation"), "replace": self.bool(what + ".replace")}
+        if kind == 4:
+            return {"kind": "promote", "id": self.u32(what + ".id"),
+                    "incarnation": self.incarnation(what + ".incarnation")}
+        raise Malformed("%s kind at offset %d is %d, not 1..4" % (what, at, kind))
+
+    def incarnation(self, what="incarnation"):
+        """protocol.md "Incarnation": a string of at most 64 characters (counted as Unicode
+        code points here; see NOTES.md)."""
+        at = self.pos
+        v = self.string(what)
+        if len(v) > MAX_INCARNATION:
+            raise Malformed("%s at offset %d has %d characters, over %d" % (what, at, len(v), MAX_INCARNATION))
+        return v
+
+    def members(self, what="members"):
+        """protocol.md "Members". Refuses an impossible count, id 0, an id twice and a voter
+        with an empty incarnation; the order is not checked."""
+        out = []
+        ids = set()
+        for i in range(self.count(MIN_MEMBER_SIZE, what)):
+            f = "%s[%d]" % (what, i)
+            at = self.pos
+            node = self.u32(f + ".id")
+            if node == 0:
+                raise Malformed("%s.id at offset %d is 0 (node ids start at 1)" % (f, at))
+            if node in ids:
+                raise Malformed("%s.id at offset %d: node %d appears twice" % (f, at, node))
+            ids.add(node)
+            inc = self.incarnation(f + ".incarnation")
+            at = self.pos
+            voter = self.bool(f + ".voter")
+            if voter and inc == "":
+                raise Malformed("%s.voter at offset %d: node %d is a voter without an incarnation" % (f, at, node))
+            out.append({"id": node, "incarnation": inc, "voter": voter})
+        return out
 
     def entries(self, what="entries"):
         n = self.count(MIN_ENTRY_SIZE, what)
@@ -574,7 +641,7 @@ class Reader:
                                 % (f, at, last_idx, idx))
             sessions.append({"clientId": client_id, "lastSeq": last_seq, "lastIdx": last_idx,
                              "lastResult": self.result(f + ".lastResult")})
-        return {"idx": idx, "kv": kv, "sessions": sessions}
+        return {"idx": idx, "kv": kv, "sessions": sessions, "members": self.members(what + ".members")}
 
     def result(self, what="result"):
         at = self.pos
@@ -617,12 +684,13 @@ def _enc_fields(w: Writer, t: str, m: dict):
     if t == "peer-hello":
         w.u32(m["nodeId"], "nodeId"); w.string(m["clusterId"], "clusterId")
     elif t == "check-in":
-        w.node_address(m["node"])
+        w.node_address(m["node"]); w.incarnation(m["incarnation"], "incarnation")
     elif t == "boot":
         w.string(m["clusterId"], "clusterId")
         w.u32(len(m["nodes"]), "nodes count")
         for i, a in enumerate(m["nodes"]):
             w.node_address(a, "nodes[%d]" % i)
+        w.members(m["members"], "members")
     elif t == "boot-ready":
         w.u32(m["nodeId"], "nodeId")
     elif t in ("auth-challenge", "auth-proof"):
@@ -635,12 +703,14 @@ def _enc_fields(w: Writer, t: str, m: dict):
         w.u32(m["round"], "round")
     elif t == "heartbeat-reply":
         w.u32(m["round"], "round"); w.ballot(m["ballot"]); w.bool(m["qc"], "qc")
+        w.incarnation(m["inc"], "inc")
     elif t == "prepare":
         w.ballot(m["n"], "n"); w.u64(m["decidedIdx"], "decidedIdx")
         w.ballot(m["acceptedRnd"], "acceptedRnd"); w.u64(m["acceptedIdx"], "acceptedIdx")
     elif t == "promise":
         w.ballot(m["n"], "n"); w.ballot(m["acceptedRnd"], "acceptedRnd")
         w.u64(m["decidedIdx"], "decidedIdx"); w.u64(m["acceptedIdx"], "acceptedIdx")
+        w.incarnation(m["inc"], "inc")
         if m.get("sync") is None:
             w.bool(False)
         else:
@@ -652,7 +722,7 @@ def _enc_fields(w: Writer, t: str, m: dict):
         w.ballot(m["n"], "n"); w.seqnum(m["seq"]); w.u64(m["decidedIdx"], "decidedIdx")
         w.entries(m["entries"])
     elif t == "accepted":
-        w.ballot(m["n"], "n"); w.u64(m["acceptedIdx"], "acceptedIdx")
+        w.ballot(m["n"], "n"); w.u64(m["acceptedIdx"], "acceptedIdx"); w.incarnation(m["inc"], "inc")
     elif t == "decide":
         w.ballot(m["n"], "n"); w.seqnum(m["seq"]); w.u64(m["decidedIdx"], "decidedIdx")
     elif t in ("not-accepted", "prepare-req"):
@@ -682,6 +752,7 @@ def _enc_fields(w: Writer, t: str, m: dict):
         w.ballot(m["promised"], "promised"); w.ballot(m["acceptedRnd"], "acceptedRnd")
         w.u64(m["logLength"], "logLength"); w.u64(m["decidedIdx"], "decidedIdx")
         w.u64(m["appliedIdx"], "appliedIdx"); w.u64(m["compactedIdx"], "compactedIdx")
+        w.incarnation(m["incarnation"], "incarnation"); w.bool(m["voter"], "voter")
         w.bool(m["fsync"], "fsync")
         w.u32(len(m["peers"]), "peers count")
         for i, p in enumerate(m["peers"]):
@@ -727,11 +798,12 @@ def _dec_fields(r: Reader, t: str) -> dict:
     if t == "peer-hello":
         m["nodeId"] = r.u32("nodeId"); m["clusterId"] = r.string("clusterId")
     elif t == "check-in":
-        m["node"] = r.node_address("node")
+        m["node"] = r.node_address("node"); m["incarnation"] = r.incarnation("incarnation")
     elif t == "boot":
         m["clusterId"] = r.string("clusterId")
         n = r.count(MIN_NODE_ADDRESS_SIZE, "nodes")
         m["nodes"] = [r.node_address("nodes[%d]" % i) for i in range(n)]
+        m["members"] = r.members("members")
     elif t == "boot-ready":
         m["nodeId"] = r.u32("nodeId")
     elif t == "auth-challenge":
@@ -742,12 +814,14 @@ def _dec_fields(r: Reader, t: str) -> dict:
         m["round"] = r.u32("round")
     elif t == "heartbeat-reply":
         m["round"] = r.u32("round"); m["ballot"] = r.ballot("ballot"); m["qc"] = r.bool("qc")
+        m["inc"] = r.incarnation("inc")
     elif t == "prepare":
         m["n"] = r.ballot("n"); m["decidedIdx"] = r.u64("decidedIdx")
         m["acceptedRnd"] = r.ballot("acceptedRnd"); m["acceptedIdx"] = r.u64("acceptedIdx")
     elif t == "promise":
         m["n"] = r.ballot("n"); m["acceptedRnd"] = r.ballot("acceptedRnd")
         m["decidedIdx"] = r.u64("decidedIdx"); m["acceptedIdx"] = r.u64("acceptedIdx")
+        m["inc"] = r.incarnation("inc")
         m["sync"] = r.log_sync("sync") if r.bool("hasSync") else None
     elif t == "accept-sync":
         m["n"] = r.ballot("n"); m["seq"] = r.seqnum("seq"); m["decidedIdx"] = r.u64("decidedIdx")
@@ -756,7 +830,7 @@ def _dec_fields(r: Reader, t: str) -> dict:
         m["n"] = r.ballot("n"); m["seq"] = r.seqnum("seq"); m["decidedIdx"] = r.u64("decidedIdx")
         m["entries"] = r.entries("entries")
     elif t == "accepted":
-        m["n"] = r.ballot("n"); m["acceptedIdx"] = r.u64("acceptedIdx")
+        m["n"] = r.ballot("n"); m["acceptedIdx"] = r.u64("acceptedIdx"); m["inc"] = r.incarnation("inc")
     elif t == "decide":
         m["n"] = r.ballot("n"); m["seq"] = r.seqnum("seq"); m["decidedIdx"] = r.u64("decidedIdx")
     elif t in ("not-accepted", "prepare-req"):
@@ -783,6 +857,7 @@ def _dec_fields(r: Reader, t: str) -> dict:
         m["promised"] = r.ballot("promised"); m["acceptedRnd"] = r.ballot("acceptedRnd")
         m["logLength"] = r.u64("logLength"); m["decidedIdx"] = r.u64("decidedIdx")
         m["appliedIdx"] = r.u64("appliedIdx"); m["compactedIdx"] = r.u64("compactedIdx")
+        m["incarnation"] = r.incarnation("incarnation"); m["voter"] = r.bool("voter")
         m["fsync"] = r.bool("fsync")
         n = r.count(MIN_PEER_STATE_SIZE, "peers")
         m["peers"] = [{"id": r.u32("peers[%d].id" % i), "connected": r.bool("peers[%d].connected" % i)}

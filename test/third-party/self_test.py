@@ -56,6 +56,12 @@ def expect_raise(name, exc_type, fn, *args):
 B = lambda n, p, pid: {"n": n, "priority": p, "pid": pid}  # noqa: E731
 CMD_C1_3_PUT = {"kind": "command", "clientId": "c1", "seq": 3, "op": {"op": "put", "key": "k", "value": "v1"}}
 LOCALHOST = "127.0.0.1"
+# Incarnations named in the Examples' prose ("3b9c4f2a81d0e657", "1f0e2d3c4b5a6978", and node
+# 2's "2a7e1c9d04b3f865" in the status-response block; the heartbeat-reply, also from node 2,
+# carries the same one, read off its hex).
+INC3 = "3b9c4f2a81d0e657"
+INC1 = "1f0e2d3c4b5a6978"
+INC2 = "2a7e1c9d04b3f865"
 
 EXPECTED = {
     # client port
@@ -94,7 +100,7 @@ EXPECTED = {
         "type": "status-response", "requestId": 10, "nodeId": 2, "role": "follower", "phase": "accept",
         "leaderBallot": B(0, 0, 0), "electedBallot": B(3, 0, 1), "quorumConnected": True,
         "promised": B(3, 0, 1), "acceptedRnd": B(3, 0, 1), "logLength": 42, "decidedIdx": 41,
-        "appliedIdx": 41, "compactedIdx": 32, "fsync": True,
+        "appliedIdx": 41, "compactedIdx": 32, "incarnation": INC2, "voter": True, "fsync": True,
         "peers": [{"id": 1, "connected": True}, {"id": 3, "connected": False}]},
     "log-request": {"type": "log-request", "requestId": 11, "from": 40, "count": 2},
     "log-response": {"type": "log-response", "requestId": 11, "from": 40, "decidedIdx": 41, "logLength": 42,
@@ -103,10 +109,12 @@ EXPECTED = {
     # peer port
     "peer-hello (node 3, \"local\")": {"type": "peer-hello", "nodeId": 3, "clusterId": "local"},
     "check-in (3, 127.0.0.1, 7103, 7203)": {"type": "check-in", "node": {
-        "id": 3, "host": LOCALHOST, "peerPort": 7103, "clientPort": 7203}},
+        "id": 3, "host": LOCALHOST, "peerPort": 7103, "clientPort": 7203}, "incarnation": INC3},
+    # "boot": its annotated block (node 3 checked in as INC3, node 1 had not).
     "boot (\"local\", nodes 1 and 3)": {"type": "boot", "clusterId": "local", "nodes": [
         {"id": 1, "host": LOCALHOST, "peerPort": 7101, "clientPort": 7201},
-        {"id": 3, "host": LOCALHOST, "peerPort": 7103, "clientPort": 7203}]},
+        {"id": 3, "host": LOCALHOST, "peerPort": 7103, "clientPort": 7203}], "members": [
+        {"id": 1, "incarnation": "", "voter": False}, {"id": 3, "incarnation": INC3, "voter": True}]},
     "boot-ready (3)": {"type": "boot-ready", "nodeId": 3},
     # Peer authentication's example: the nonces are in the names; the MACs are computed from the
     # section's MAC input (secret, cluster "local", node 1 dials node 3), see check_auth_example.
@@ -117,47 +125,57 @@ EXPECTED = {
     "auth-proof (dialer)": {"type": "auth-proof", "mac": kv.auth_mac(
         b"kvsh example secret, not for use", "dialer", "local", 1, 3, bytes(range(0x00, 0x20)), bytes(range(0x20, 0x40)))},
     "heartbeat-request (round 9)": {"type": "heartbeat-request", "round": 9},
-    "heartbeat-reply (9, (3,0,2), qc)": {"type": "heartbeat-reply", "round": 9, "ballot": B(3, 0, 2), "qc": True},
+    "heartbeat-reply (9, (3,0,2), qc)": {"type": "heartbeat-reply", "round": 9, "ballot": B(3, 0, 2), "qc": True,
+                                         "inc": INC2},
     "prepare": {"type": "prepare", "n": B(4, 0, 1), "decidedIdx": 41, "acceptedRnd": B(3, 0, 1),
                 "acceptedIdx": 42},
+    # "promise without sync": its annotated block.
     "promise without sync": {"type": "promise", "n": B(4, 0, 1), "acceptedRnd": B(3, 0, 1),
-                             "decidedIdx": 41, "acceptedIdx": 42, "sync": None},
+                             "decidedIdx": 41, "acceptedIdx": 42, "inc": INC3, "sync": None},
     "promise with sync": {"type": "promise", "n": B(4, 0, 1), "acceptedRnd": B(3, 0, 2),
-                          "decidedIdx": 41, "acceptedIdx": 43,
+                          "decidedIdx": 41, "acceptedIdx": 43, "inc": INC3,
                           "sync": {"syncIdx": 42, "suffix": [CMD_C1_3_PUT], "snapshot": None}},
     # "promise with snapshot": from the layout tables and the prose after the accept-sync block
-    # (41 entries covered, two sessions, c2's result value "v1", empty suffix); the rest read
-    # off the hex by hand.
+    # (41 entries covered, two sessions, c2's result value "v1", two members: node 1 a voter
+    # as INC1, node 3 a learner as INC3; empty suffix); the rest read off the hex by hand.
     "promise with snapshot": {"type": "promise", "n": B(4, 0, 1), "acceptedRnd": B(3, 0, 2),
-                              "decidedIdx": 41, "acceptedIdx": 41,
+                              "decidedIdx": 41, "acceptedIdx": 41, "inc": INC3,
                               "sync": {"syncIdx": 41, "suffix": [], "snapshot": {
                                   "idx": 41, "kv": [["k", "v1"]], "sessions": [
                                       {"clientId": "c1", "lastSeq": 3, "lastIdx": 40, "lastResult": {"kind": "ok"}},
                                       {"clientId": "c2", "lastSeq": 5, "lastIdx": 38,
-                                       "lastResult": {"kind": "value", "value": "v1"}}]}}},
+                                       "lastResult": {"kind": "value", "value": "v1"}}], "members": [
+                                      {"id": 1, "incarnation": INC1, "voter": True},
+                                      {"id": 3, "incarnation": INC3, "voter": False}]}}},
     "accept-sync": {"type": "accept-sync", "n": B(4, 0, 1), "seq": {"session": 1, "counter": 1},
                     "decidedIdx": 41, "sync": {"syncIdx": 41, "suffix": [CMD_C1_3_PUT], "snapshot": None}},
     # "accept-sync with snapshot": its annotated block.
     "accept-sync with snapshot": {"type": "accept-sync", "n": B(4, 0, 1), "seq": {"session": 2, "counter": 1},
                                   "decidedIdx": 41, "sync": {"syncIdx": 40, "suffix": [CMD_C1_3_PUT], "snapshot": {
                                       "idx": 40, "kv": [["k", "v0"]], "sessions": [
-                                          {"clientId": "c1", "lastSeq": 2, "lastIdx": 39, "lastResult": {"kind": "ok"}}]}}},
+                                          {"clientId": "c1", "lastSeq": 2, "lastIdx": 39, "lastResult": {"kind": "ok"}}],
+                                      "members": [{"id": 1, "incarnation": INC1, "voter": True}]}}},
     "accept-decide": {"type": "accept-decide", "n": B(4, 0, 1), "seq": {"session": 1, "counter": 2},
                       "decidedIdx": 42, "entries": [CMD_C1_3_PUT]},
-    "accepted": {"type": "accepted", "n": B(4, 0, 1), "acceptedIdx": 43},
+    "accepted": {"type": "accepted", "n": B(4, 0, 1), "acceptedIdx": 43, "inc": INC3},
     "decide": {"type": "decide", "n": B(4, 0, 1), "seq": {"session": 1, "counter": 3}, "decidedIdx": 43},
     "not-accepted": {"type": "not-accepted", "n": B(5, 0, 3)},
     "prepare-req": {"type": "prepare-req", "n": B(4, 0, 1)},
     "proposal-forward": {"type": "proposal-forward", "entries": [CMD_C1_3_PUT]},
-    # The vector's name says it all: total 4 MiB + 1, and the first 3 bytes of that message
-    # (version 2, type accept-decide, a first byte).
+    # its annotated block: join (3, INC3, replace), then promote (3, INC3).
+    "proposal-forward with membership entries": {"type": "proposal-forward", "entries": [
+        {"kind": "join", "id": 3, "incarnation": INC3, "replace": True},
+        {"kind": "promote", "id": 3, "incarnation": INC3}]},
+    # The vector's name says it all: total 4 MiB + 1, and the first 3 bytes of that message:
+    # version 3, type 0x23 (an accept-decide), the first byte of its n.
     "fragment (first 3 bytes of a 4,194,305-byte message)":
-        {"type": "fragment", "total": 4 * 1024 * 1024 + 1, "chunk": bytes([0x02, 0x23, 0x00])},
+        {"type": "fragment", "total": 4 * 1024 * 1024 + 1, "chunk": bytes([kv.VERSION, 0x23, 0x00])},
 }
 
-# Fixed sizes stated in "Sequence Paxos": prepare 42, accepted 22, decide 38, not-accepted and
-# prepare-req 14.
-STATED_SIZES = {"prepare": 42, "accepted": 22, "decide": 38, "not-accepted": 14, "prepare-req": 14}
+# Sizes stated in "Sequence Paxos": prepare 42, accepted 26 + i (i = the incarnation's bytes),
+# decide 38, not-accepted and prepare-req 14.
+STATED_SIZES = {"prepare": lambda m: 42, "accepted": lambda m: 26 + len(m["inc"].encode("utf-8")),
+                "decide": lambda m: 38, "not-accepted": lambda m: 14, "prepare-req": lambda m: 14}
 
 # --------------------------------------------------------------------------- markdown parsing
 
@@ -248,8 +266,8 @@ def check_vector(name, hx):
         except Exception as e:
             check("encode %s from its meaning" % name, False, "%s: %s" % (type(e).__name__, e))
     if m["type"] in STATED_SIZES:
-        check("size of %s is %d" % (name, STATED_SIZES[m["type"]]), len(body) == STATED_SIZES[m["type"]],
-              "is %d" % len(body))
+        size = STATED_SIZES[m["type"]](m)
+        check("size of %s is %d" % (name, size), len(body) == size, "is %d" % len(body))
     # Every strict prefix is cut short -> malformed; one trailing byte -> malformed.
     bad = []
     for cut in range(len(body)):
@@ -271,6 +289,72 @@ def check_vector(name, hx):
     got.extend(kv.FrameReader().feed(wire))
     check("deframe %s byte by byte and coalesced" % name, got == [body] * 4 and not fr.pending())
     return m
+
+
+def check_identity(vectors, snap_meaning):
+    """Version 3 (protocol.md "Incarnation", "Members", Entry kinds 3/4, "Node identity")."""
+    snap = snap_meaning["sync"]["snapshot"]
+
+    def with_members(ms):
+        return kv.encode_message(dict(snap_meaning, sync=dict(snap_meaning["sync"], snapshot=dict(snap, members=ms))))
+
+    m = {"id": 2, "incarnation": "0123456789abcdef", "voter": True}
+    expect_raise("Members: id 0 -> malformed", kv.Malformed, kv.decode_message, with_members([dict(m, id=0)]))
+    expect_raise("Members: an id twice -> malformed", kv.Malformed, kv.decode_message,
+                 with_members([m, dict(m, voter=False)]))
+    expect_raise("Members: a voter with an empty incarnation -> malformed", kv.Malformed, kv.decode_message,
+                 with_members([dict(m, incarnation="")]))
+    check("Members: a non-voter with an empty incarnation is accepted",
+          kv.decode_message(with_members([dict(m, incarnation="", voter=False)]))["sync"]["snapshot"]["members"]
+          == [dict(m, incarnation="", voter=False)])
+    ss = bytearray(with_members([m]))
+    at = 89  # members count, see the offsets above; then id (4), incarnation (4 + 16), voter at 117
+    check("Members: voter byte at 117", ss[117] == 1 and ss[at:at + 4] == b"\x00\x00\x00\x01")
+    expect_raise("Members: voter byte 2 -> malformed", kv.Malformed, kv.decode_message,
+                 bytes(ss[:117]) + b"\x02" + bytes(ss[118:]))
+    ss[at:at + 4] = (1000).to_bytes(4, "big")
+    expect_raise("Members: count 1000 -> malformed (impossible count)", kv.Malformed, kv.decode_message, bytes(ss))
+    check("Members: order not checked (ids 3, 1 accepted)",
+          [x["id"] for x in kv.decode_message(with_members([dict(m, id=3), dict(m, id=1)]))["sync"]["snapshot"]["members"]]
+          == [3, 1])
+
+    # An incarnation of 64 characters is accepted, 65 refused, wherever one appears.
+    for name, field in (("check-in (3, 127.0.0.1, 7103, 7203)", "incarnation"), ("status-response", "incarnation"),
+                        ("heartbeat-reply (9, (3,0,2), qc)", "inc"), ("promise without sync", "inc"),
+                        ("accepted", "inc")):
+        base = EXPECTED[name]
+        check("%s: a 64-character %s is accepted" % (name, field),
+              kv.decode_message(kv.encode_message(dict(base, **{field: "a" * 64})))[field] == "a" * 64)
+        expect_raise("%s: a 65-character %s -> malformed" % (name, field), kv.Malformed, kv.decode_message,
+                     kv.encode_message(dict(base, **{field: "a" * 65})))
+        check("%s: an empty %s is accepted" % (name, field),
+              kv.decode_message(kv.encode_message(dict(base, **{field: ""})))[field] == "")
+    expect_raise("boot: a member's 65-character incarnation -> malformed", kv.Malformed, kv.decode_message,
+                 kv.encode_message(dict(EXPECTED['boot ("local", nodes 1 and 3)'],
+                                        members=[{"id": 1, "incarnation": "b" * 65, "voter": True}])))
+    pf = EXPECTED["proposal-forward with membership entries"]
+    expect_raise("join: a 65-character incarnation -> malformed", kv.Malformed, kv.decode_message,
+                 kv.encode_message({"type": "proposal-forward", "entries": [dict(pf["entries"][0], incarnation="c" * 65)]}))
+    expect_raise("promote: a 65-character incarnation -> malformed", kv.Malformed, kv.decode_message,
+                 kv.encode_message({"type": "proposal-forward", "entries": [dict(pf["entries"][1], incarnation="c" * 65)]}))
+
+    # Entry layouts: join 10 + i bytes, promote 9 + i; join's replace is a bool.
+    w = kv.Writer(); w.entry(pf["entries"][0])
+    check("join entry is 10 + i bytes", len(w.bytes()) == 10 + 16)
+    w = kv.Writer(); w.entry(pf["entries"][1])
+    check("promote entry is 9 + i bytes", len(w.bytes()) == 9 + 16)
+    fwd = unhex(vectors.get("proposal-forward with membership entries", ""))
+    # 2 version+type, 4 count, join: 1 kind, 4 id, 20 incarnation, replace at 31
+    expect_raise("join replace 2 -> malformed", kv.Malformed, kv.decode_message, fwd[:31] + b"\x02" + fwd[32:])
+    w = kv.Writer(); w.entry({"kind": "promote", "id": 1, "incarnation": ""})
+    check("smallest entry (promote, empty incarnation) is 9 bytes = MIN_ENTRY_SIZE",
+          len(w.bytes()) == kv.MIN_ENTRY_SIZE == 9)
+
+    # promise: inc at 42, hasSync at 46 + i.
+    pr = unhex(vectors.get("promise without sync", ""))
+    check("promise without sync: inc at 42 (length 16), hasSync at 62",
+          int.from_bytes(pr[42:46], "big") == 16 and pr[46:62] == INC3.encode() and len(pr) == 63 and pr[62] == 0)
+    expect_raise("promise hasSync 2 -> malformed", kv.Malformed, kv.decode_message, pr[:62] + b"\x02")
 
 
 def main():
@@ -464,7 +548,7 @@ def main():
     other = bytes([kv.VERSION + 1])
     expect_raise("body of 1 byte -> malformed", kv.Malformed, kv.decode_message, V)
     expect_raise("empty body -> malformed", kv.Malformed, kv.decode_message, b"")
-    check("document version is 2", kv.VERSION == 2 and put[0] == 2)
+    check("document version is 3", kv.VERSION == 3 and put[0] == 3)
     for ver in (0, 1, kv.VERSION + 1, 255):
         expect_raise("version %d -> unsupported-version" % ver, kv.UnsupportedVersion, kv.decode_message,
                      bytes([ver]) + put[1:])
@@ -474,7 +558,8 @@ def main():
     expect_raise("type 0x5a with garbage -> unknown-type (before fields)", kv.UnknownType,
                  kv.decode_message, V + b"\x5a\xff\xff")
     hb = unhex(vectors["heartbeat-reply (9, (3,0,2), qc)"])
-    expect_raise("bool 0x02 -> malformed", kv.Malformed, kv.decode_message, hb[:-1] + b"\x02")
+    # heartbeat-reply: round 2, ballot 6, qc at 18, inc at 19.
+    expect_raise("bool 0x02 -> malformed", kv.Malformed, kv.decode_message, hb[:18] + b"\x02" + hb[19:])
     mm = unhex(vectors["client-response mismatch"])
     expect_raise("presence flag 0x02 -> malformed", kv.Malformed, kv.decode_message, mm[:8] + b"\x02" + mm[9:])
     lr = bytearray(unhex(vectors["log-request"]))
@@ -507,17 +592,28 @@ def main():
     expect_raise("role 3 -> malformed", kv.Malformed, kv.decode_message, bytes(st2))
     st2 = bytearray(st); st2[11] = 4
     expect_raise("phase 4 -> malformed", kv.Malformed, kv.decode_message, bytes(st2))
-    # status-response: compactedIdx at 85, fsync at 93, peers count at 94.
+    # status-response: compactedIdx at 85, incarnation at 93 (4 + 16), voter at 113 (97 + i),
+    # fsync at 114, peers count at 115.
     check("status-response compactedIdx is the u64 at offset 85", int.from_bytes(st[85:93], "big") == 32)
-    st2 = bytearray(st); st2[94:98] = (1000).to_bytes(4, "big")
+    check("status-response incarnation at 93 (length 16), voter at 113, fsync at 114",
+          int.from_bytes(st[93:97], "big") == 16 and st[97:113] == INC2.encode() and st[113] == 1 and st[114] == 1)
+    st2 = bytearray(st); st2[113] = 2
+    expect_raise("status-response voter 2 -> malformed", kv.Malformed, kv.decode_message, bytes(st2))
+    st2 = bytearray(st); st2[113] = 0
+    check("status-response voter 0 decodes as a non-voter", kv.decode_message(bytes(st2))["voter"] is False)
+    st2 = bytearray(st); st2[115:119] = (1000).to_bytes(4, "big")
     expect_raise("peers count 1000 with 10 bytes left -> malformed", kv.Malformed, kv.decode_message, bytes(st2))
     ls = unhex(vectors["log-response"])
     expect_raise("entries count 2^32-1 -> malformed (impossible count)", kv.Malformed, kv.decode_message,
                  ls[:30] + b"\xff\xff\xff\xff" + ls[34:])
-    expect_raise("entry kind 3 -> malformed", kv.Malformed, kv.decode_message, ls[:34] + b"\x03" + ls[35:])
+    for code in (0, 5):
+        expect_raise("entry kind %d -> malformed" % code, kv.Malformed, kv.decode_message,
+                     ls[:34] + bytes([code]) + ls[35:])
     ci = unhex(vectors["check-in (3, 127.0.0.1, 7103, 7203)"])
-    expect_raise("port 0 -> malformed", kv.Malformed, kv.decode_message, ci[:-4] + b"\x00\x00\x00\x00")
-    expect_raise("port 65536 -> malformed", kv.Malformed, kv.decode_message, ci[:-4] + b"\x00\x01\x00\x00")
+    # check-in: NodeAddress at 2 (id, host "127.0.0.1" of 9 bytes, peerPort at 19, clientPort at 23),
+    # incarnation at 27.
+    expect_raise("port 0 -> malformed", kv.Malformed, kv.decode_message, ci[:23] + b"\x00\x00\x00\x00" + ci[27:])
+    expect_raise("port 65536 -> malformed", kv.Malformed, kv.decode_message, ci[:23] + b"\x00\x01\x00\x00" + ci[27:])
     expect_raise("encoder refuses unknown op", ValueError, kv.encode_message,
                  {"type": "client-request", "requestId": 1, "clientId": "c", "seq": 1, "op": {"op": "inc", "key": "k"}})
     expect_raise("encoder refuses lone surrogate", ValueError, kv.encode_message,
@@ -526,12 +622,14 @@ def main():
     # 8. snapshots (protocol.md "LogSync", "Snapshot", "Snapshots on the wire")
     ss = unhex(vectors["accept-sync with snapshot"])
     # 38 hasSnapshot, 39 idx, 47 kv count, 51.. pair "k"="v0", 62 sessions count, 66.. "c1",
-    # 72 lastSeq, 80 lastIdx, 88 lastResult, 89 syncIdx, 97 suffix count
-    check("accept-sync with snapshot: hasSnapshot at 38, idx 40, syncIdx 40 at 89",
-          ss[38] == 1 and int.from_bytes(ss[39:47], "big") == 40 and int.from_bytes(ss[89:97], "big") == 40)
+    # 72 lastSeq, 80 lastIdx, 88 lastResult, 89 members count, 93 id, 97 incarnation (4 + 16),
+    # 117 voter, 118 syncIdx, 126 suffix count
+    check("accept-sync with snapshot: hasSnapshot at 38, idx 40, members at 89, syncIdx 40 at 118",
+          ss[38] == 1 and int.from_bytes(ss[39:47], "big") == 40 and int.from_bytes(ss[89:93], "big") == 1
+          and int.from_bytes(ss[118:126], "big") == 40)
     expect_raise("hasSnapshot 2 -> malformed", kv.Malformed, kv.decode_message, ss[:38] + b"\x02" + ss[39:])
     expect_raise("syncIdx != snapshot.idx -> malformed", kv.Malformed, kv.decode_message,
-                 ss[:89] + (41).to_bytes(8, "big") + ss[97:])
+                 ss[:118] + (41).to_bytes(8, "big") + ss[126:])
     expect_raise("session lastIdx = idx -> malformed", kv.Malformed, kv.decode_message,
                  ss[:80] + (40).to_bytes(8, "big") + ss[88:])
     check("session lastIdx = idx - 1 accepted", kv.decode_message(ss)["sync"]["snapshot"]["sessions"][0]["lastIdx"] == 39)
@@ -549,8 +647,9 @@ def main():
                  kv.encode_message(dup_client))
     expect_raise("encoder refuses syncIdx != snapshot.idx", ValueError, kv.encode_message,
                  dict(meaning, sync=dict(meaning["sync"], syncIdx=41)))
-    empty = dict(meaning, sync={"syncIdx": 0, "suffix": [], "snapshot": {"idx": 0, "kv": [], "sessions": []}})
+    empty = dict(meaning, sync={"syncIdx": 0, "suffix": [], "snapshot": {"idx": 0, "kv": [], "sessions": [], "members": []}})
     check("empty snapshot round-trips", kv.decode_message(kv.encode_message(empty)) == empty)
+    check_identity(vectors, meaning)
 
     failed = [r for r in results if not r[1]]
     print("self-test: %d checks, %d passed, %d failed" % (len(results), len(results) - len(failed), len(failed)))

@@ -6,7 +6,8 @@
 Checks (one JSON object per line on stdout: {"check", "ok", "detail"}; then a summary object):
   find-leader       status of every node until some node reports itself leader (role leader,
                     leaderBallot not bottom; waits up to --leader-wait s for phase accept)
-  status-sane       per-node invariants of the status responses
+  status-sane       per-node invariants of the status responses (index order, a voter has an
+                    incarnation; fsync off and a non-voter are reported, not failed)
   entry-point       a non-leader node is chosen as the entry point
   put/get/cas-ok/cas-mismatch/get-after-mismatch/delete/get-after-delete/delete-absent/utf8-roundtrip
                     through the entry point, fresh clientId, seqs 1, 2, 3, ...
@@ -238,6 +239,7 @@ class Smoke:
                                  "quorumConnected": st["quorumConnected"],
                                  "logLength": st["logLength"], "decidedIdx": st["decidedIdx"],
                                  "appliedIdx": st["appliedIdx"], "compactedIdx": st["compactedIdx"],
+                                 "incarnation": st["incarnation"], "voter": st["voter"],
                                  "fsync": st["fsync"]}
             else:
                 summary[addr] = st
@@ -275,11 +277,18 @@ class Smoke:
             if st["role"] == "leader" and st["leaderBallot"]["pid"] not in (0, st["nodeId"]):
                 problems.append("%s: leaderBallot.pid %d is not its nodeId %d" % (
                     addr, st["leaderBallot"]["pid"], st["nodeId"]))
+            # protocol.md status-response: voter 1 only for an incarnation the membership
+            # records as a voter, so never with the empty incarnation.
+            if st["voter"] and st["incarnation"] == "":
+                problems.append("%s: voter without an incarnation" % addr)
+            if not st["voter"] and st["phase"] != "none":
+                problems.append("%s: not a voter (learner, or a data directory the cluster does not know)"
+                                " - reported, not a protocol error" % addr)
             if any(p["id"] == st["nodeId"] for p in st["peers"]):
                 problems.append("%s: lists itself among its peers" % addr)
             if not st["fsync"]:
                 problems.append("%s: fsync off (UNSAFE) - reported, not a protocol error" % addr)
-        hard = [p for p in problems if "fsync off" not in p]
+        hard = [p for p in problems if "not a protocol error" not in p]
         answered = [a for a, st in self.statuses.items() if isinstance(st, dict)]
         self.report("status-sane", not hard and answered,
                     {"answered": answered, "problems": problems})
