@@ -68,7 +68,7 @@ export function writeEntry(w: ByteWriter, e: Entry): void {
 /** Longest incarnation a message may carry, in characters (ours are 16 hex digits). */
 export const MAX_INCARNATION_CHARS = 64;
 
-/** An incarnation (membership.ts): a string of at most MAX_INCARNATION_CHARS bytes. */
+/** An incarnation (membership.ts): a string of at most MAX_INCARNATION_CHARS characters. */
 export function readIncarnation(r: ByteReader, field: string): string {
   const at = r.offset;
   const s = r.string(field);
