@@ -111,13 +111,17 @@ export class KvStateMachine {
     return min;
   }
 
-  /** The state after the first `appliedIdx` entries: map and sessions, each sorted. */
+  /**
+   * The state after the first `appliedIdx` entries: map and sessions in the maps' insertion
+   * order. Not sorted: sorting a million keys stopped the event loop for over a second at every
+   * compaction. The order is still the same on every replica — all apply the same entries in the
+   * same order, and a restore inserts in the snapshot's order, which is the order it had.
+   */
   snapshot(): Snapshot {
-    const byKey = <T>(a: [string, T], b: [string, T]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
     return {
       idx: this.appliedIdx,
-      kv: [...this.data.entries()].sort(byKey),
-      sessions: this.options.snapshotWithoutSessions ? [] : [...this.sessions.entries()].sort(byKey)
+      kv: [...this.data.entries()],
+      sessions: this.options.snapshotWithoutSessions ? [] : [...this.sessions.entries()]
         .map(([clientId, s]) => ({ clientId, lastSeq: s.lastSeq, lastResult: s.lastResult, lastIdx: s.lastIdx })),
       members: this.membership.list(),
     };

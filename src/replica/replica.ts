@@ -326,7 +326,12 @@ export class Replica {
    */
   private maybeCompact(): void {
     if (this.snapshotEntries <= 0) return;
-    if (this.kv.appliedIdx - this.sp.compactedIdx < this.snapshotEntries) return;
+    // At least `snapshotEntries` entries, and at least half as many as the state has keys and
+    // sessions: a snapshot costs time and disk in proportion to the state, so this keeps its cost
+    // per applied entry bounded however large the state grows (the log between two snapshots is
+    // at most about half the state in entries).
+    const every = Math.max(this.snapshotEntries, Math.floor((this.kv.size + this.kv.sessionCount) / 2));
+    if (this.kv.appliedIdx - this.sp.compactedIdx < every) return;
     this.sp.persist([{ kind: 'install-snapshot', snapshot: this.kv.snapshot() }]);
   }
 

@@ -18,9 +18,9 @@ export interface SessionRecord {
 export interface Snapshot {
   /** Entries covered: the snapshot replaces the log prefix `[0, idx)`. */
   readonly idx: LogIdx;
-  /** Key → value, sorted by key (so equal states give equal snapshots). */
+  /** Key → value, in the state machine's insertion order (the same on every replica). */
   readonly kv: readonly (readonly [string, string])[];
-  /** Sorted by clientId. */
+  /** In insertion order, like `kv`. */
   readonly sessions: readonly SessionRecord[];
   /** Who may vote after these entries (membership.ts), sorted by id. */
   readonly members: readonly Member[];

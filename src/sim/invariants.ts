@@ -19,6 +19,7 @@
 import { compareBallots, formatBallot, BOTTOM, type Ballot, type LogIdx, type NodeId } from '../replica/ballot.js';
 import { describeEntry, sameEntry, type Command, type Entry } from '../replica/entry.js';
 import { KvStateMachine } from '../replica/kv-state-machine.js';
+import type { Member } from '../replica/membership.js';
 import type { Snapshot } from '../replica/snapshot.js';
 import type { Ready, ReplicaStatus } from '../replica/types.js';
 import type { TimeUs } from './event-queue.js';
@@ -163,11 +164,14 @@ export class InvariantChecker {
     if (differs) this.report('bad-snapshot', node, `snapshot at ${snap.idx}: ${differs}`);
   }
 
+  /** The membership every replica starts from (set by the world before the run). */
+  genesis: readonly Member[] = [];
+
   /** Reference state machine, advanced incrementally (snapshots only move forward mostly). */
-  private reference = new KvStateMachine();
+  private reference: KvStateMachine | null = null;
 
   private referenceSnapshot(idx: LogIdx): Snapshot {
-    if (this.reference.appliedIdx > idx) this.reference = new KvStateMachine();
+    if (!this.reference || this.reference.appliedIdx > idx) this.reference = new KvStateMachine({}, this.genesis);
     while (this.reference.appliedIdx < idx) this.reference.apply(this.decided[this.reference.appliedIdx]!.entry);
     return this.reference.snapshot();
   }
@@ -176,7 +180,7 @@ export class InvariantChecker {
     const live = [...replicas].filter((r): r is [NodeId, ReplicaLike] => r[1] !== null)
       .map(([node, replica]) => ({ node, replica, applied: replica.status().appliedIdx }))
       .sort((a, b) => a.applied - b.applied);
-    const reference = new KvStateMachine();
+    const reference = new KvStateMachine({}, this.genesis);
     for (const { node, replica, applied } of live) {
       while (reference.appliedIdx < Math.min(applied, this.decided.length)) reference.apply(this.decided[reference.appliedIdx]!.entry);
       if (reference.appliedIdx < applied) continue; // applied past the decided log: reported already
@@ -326,6 +330,9 @@ function describeSnapshotDifference(got: Snapshot, want: Snapshot): string | nul
     if (JSON.stringify(x) !== JSON.stringify(y)) {
       return `session ${id} is ${JSON.stringify(x ?? null)}, the decided log gives ${JSON.stringify(y ?? null)} (BUG-13)`;
     }
+  }
+  if (JSON.stringify(got.members) !== JSON.stringify(want.members)) {
+    return `the membership is ${JSON.stringify(got.members)}, the decided log gives ${JSON.stringify(want.members)}`;
   }
   return null;
 }

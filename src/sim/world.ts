@@ -11,7 +11,7 @@
 import { formatBallot, compareBallots, BOTTOM, type Ballot, type NodeId } from '../replica/ballot.js';
 import type { Command } from '../replica/entry.js';
 import type { PeerMessage } from '../replica/messages.js';
-import type { ClientReply, ReplicaConfig, ReplicaInput, ReplicaStatus } from '../replica/types.js';
+import { defaultIncarnation, type ClientReply, type ReplicaConfig, type ReplicaInput, type ReplicaStatus } from '../replica/types.js';
 import { HistoryWriter } from '../history/writer.js';
 import { ClientPool, type ClientStats } from './clients.js';
 import { SimDisk } from './disk.js';
@@ -102,6 +102,8 @@ export class SimWorld {
       input: (node, input) => this.step(node, input),
     };
     const replicaBug = o.plantedBug === 'ack-before-durable' ? undefined : o.plantedBug;
+    // Every replica's default genesis: each node a voter with its default incarnation.
+    this.invariants.genesis = this.nodes.map((id) => ({ id, incarnation: defaultIncarnation(id), voter: true }));
     for (const id of this.nodes) {
       const config: ReplicaConfig = {
         id, nodes: this.nodes, electionTicks: o.electionTicks, resendTicks: o.resendTicks,
