@@ -12,6 +12,7 @@ import { Command } from 'commander';
 import { drillsTrial } from '../src/reliability/drill-trials.js';
 import { renderReliability } from '../src/reliability/report.js';
 import { plantedBugsTrial, simulatorTrial } from '../src/reliability/sim-trials.js';
+import { FAULTS } from '../src/sim/options.js';
 import { corruptRecordTrial, diskFullTrial, tornTailTrial } from '../src/reliability/storage-trials.js';
 import { held, type TrialResult } from '../src/reliability/trial.js';
 import { decoderTrial, liveFuzzTrial } from '../src/reliability/wire-trials.js';
@@ -42,6 +43,8 @@ await trial('wire: decoder', () => decoderTrial(q ? 20_000 : 1_000_000, o.seed))
 await trial('network: live fuzz', () => liveFuzzTrial(q ? 20_000 : 1_000_000, o.seed));
 await trial('simulator: 3 nodes', () => simulatorTrial(3, q ? 50 : 5_000));
 await trial('simulator: 5 nodes', () => simulatorTrial(5, q ? 20 : 2_000, 100_001));
+await trial('simulator: amnesia, 3 nodes', () => simulatorTrial(3, q ? 50 : 3_000, 200_001, [...FAULTS, 'amnesia']));
+await trial('simulator: amnesia, 5 nodes', () => simulatorTrial(5, q ? 20 : 1_000, 300_001, [...FAULTS, 'amnesia']));
 await trial('simulator: planted bugs', () => plantedBugsTrial(q ? 100 : 200));
 await trial('network: fault drills', () => drillsTrial(q ? 0.25 : 1, q ? ['leader-kill-loop'] : undefined));
 

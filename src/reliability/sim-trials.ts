@@ -4,21 +4,27 @@
  * disks, pauses), checked by the invariants and the linearizability checker; and each planted
  * bug, to show the checks can fail.
  */
-import { FAULTS, PLANTED_BUGS, type SimPlantedBug } from '../sim/options.js';
+import { FAULTS, PLANTED_BUGS, formatFaults, type Fault, type SimPlantedBug } from '../sim/options.js';
 import { runBatch, runSeed } from '../sim/run.js';
 import type { TrialResult } from './trial.js';
 
 const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
 
-export async function simulatorTrial(nodes: 3 | 5, seeds: number, from = 1): Promise<TrialResult> {
-  const summary = await runBatch(range(from, seeds), { nodes, faults: FAULTS });
+/** The faults a planted bug needs to show (every fault kind, and the one it is about). */
+const BUG_FAULTS: Partial<Record<SimPlantedBug, readonly Fault[]>> = { 'amnesia-guard-off': [...FAULTS, 'amnesia'] };
+
+export async function simulatorTrial(nodes: 3 | 5, seeds: number, from = 1, faults: readonly Fault[] = FAULTS): Promise<TrialResult> {
+  const summary = await runBatch(range(from, seeds), { nodes, faults });
   const t = summary.totals;
   const failures = [
-    ...summary.failed.map((r) => `seed ${r.seed}: ${r.violations[0]?.message ?? 'violation'} (replay: npm run sim -- --seed ${r.seed} --nodes ${nodes})`),
+    ...summary.failed.map((r) => `seed ${r.seed}: ${r.violations[0]?.message ?? 'violation'} (replay: npm run sim -- --seed ${r.seed} --nodes ${nodes} --faults ${formatFaults(faults)})`),
     ...summary.unknown.map((s) => `seed ${s}: the checker could not decide in time`),
   ];
   return {
-    area: 'simulator', fault: `${nodes} nodes, every fault kind (${FAULTS.join(', ')}), seeds ${from}…${from + seeds - 1}`,
+    area: 'simulator',
+    fault: faults === FAULTS
+      ? `${nodes} nodes, every fault kind (${FAULTS.join(', ')}), seeds ${from}…${from + seeds - 1}`
+      : `${nodes} nodes, ${faults.filter((f) => !(FAULTS as readonly string[]).includes(f)).join(', ')} added to every fault kind, seeds ${from}…${from + seeds - 1}`,
     tried: summary.runs, unit: 'seeded runs',
     details: `${t.crashes.toLocaleString('en-US')} crashes, ${t.leaderChanges.toLocaleString('en-US')} leader changes, ${(t.opsOk + t.opsFail + t.opsInfo).toLocaleString('en-US')} client operations`,
     expected: 'no invariant violated (one leader per ballot, decided logs agree, nothing acknowledged lost, exactly-once); every history LINEARIZABLE',
@@ -33,7 +39,7 @@ export async function plantedBugsTrial(bound: number, bugs: readonly SimPlantedB
   for (const bug of bugs) {
     let found = 0;
     for (let seed = 1; seed <= bound && found === 0; seed++) {
-      const r = await runSeed(seed, { nodes: seed % 2 === 0 ? 5 : 3, faults: FAULTS, plantedBug: bug });
+      const r = await runSeed(seed, { nodes: seed % 2 === 0 ? 5 : 3, faults: BUG_FAULTS[bug] ?? FAULTS, plantedBug: bug });
       if (r.violations.length > 0) found = seed;
     }
     if (found === 0) failures.push(`${bug}: not caught in seeds 1…${bound}`);
