@@ -215,6 +215,11 @@ describe('data directory lock', function () {
     expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).to.equal('garbage');
   });
 
+  it('a lock that cannot be written is an error naming the lock file', () => {
+    const missing = join(dir, 'no-such-dir');
+    expect(() => acquireDirLock(missing)).to.throw(`cannot create the lock file ${join(missing, LOCK_FILE)}: ENOENT`);
+  });
+
   // 'together': all take over at once. 'in turn': each goes once the one before has said whether
   // it won — the late ones act on a stale record that has since been replaced (the case a plain
   // "remove the stale file, create ours" gets wrong: it would remove the winner's lock).

@@ -200,12 +200,19 @@ function hold(dir: string, file: string, record: LockRecord): DirLock {
 /** Writes `record` aside, then links it to `target`: false when `target` exists. */
 function createExclusive(target: string, record: LockRecord): boolean {
   const tmp = `${target}.new-${record.token}-${randomBytes(4).toString('hex')}`;
-  const fd = openSync(tmp, 'wx', 0o644);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', 0o644);
+  } catch (e) {
+    throw new Error(`cannot create the lock file ${target}: ${(e as Error).message}`);
+  }
   try {
     try {
       writeSync(fd, JSON.stringify(record) + '\n');
       // Durable before it has its name: after a power loss the lock is either absent or whole.
       fsyncSync(fd);
+    } catch (e) {
+      throw new Error(`cannot create the lock file ${target}: ${(e as Error).message}`);
     } finally {
       closeSync(fd);
     }
