@@ -14,12 +14,16 @@
  * The nodes die with this process however it ends: Ctrl-C / SIGTERM stop them cleanly; on
  * kill -9 they see their stdin close and exit.
  *
+ * One manager per data directory: a second one on the same directory (another `npm run cluster`
+ * or `kvsh --start`) exits 2 naming the first one's pid, having written nothing there.
+ *
  * Exit status: 0 after Ctrl-C (or SIGTERM), 1 when the cluster does not start, elects no leader
- * or every node has exited, 2 on bad arguments or a bad config.
+ * or every node has exited, 2 on bad arguments, a bad config, or a data directory in use.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { onOff, parseArgs } from './args.js';
 import { ConfigError } from '../src/node/config.js';
+import { DirLockHeldError } from '../src/storage/dir-lock.js';
 import {
   createCluster, formatEvent, formatNodeTable, isLive, stopAllOnExit, type ClusterEvent, type LocalCluster,
 } from '../src/cluster/index.js';
@@ -103,7 +107,7 @@ async function main(): Promise<number> {
     });
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);
-    return e instanceof ConfigError ? 2 : 1;
+    return e instanceof ConfigError || e instanceof DirLockHeldError ? 2 : 1;
   }
   cluster = c;
 

@@ -8,7 +8,8 @@
  * `secretFile`. Without one the node refuses to start unless given --insecure (no authentication).
  *
  * Exit status: 0 after SIGTERM / SIGINT (clean stop), 1 when the node had to stop (WAL failure,
- * broken invariant, corrupt log), 2 on a usage or config error.
+ * broken invariant, corrupt log), 2 on a usage or config error, or when another process holds
+ * the data directory (its LOCK file; the message names that process).
  */
 import { dirname, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
@@ -17,6 +18,7 @@ import { ConfigError, loadClusterConfig, MIN_SECRET_CHARS, nodeById } from '../s
 import { DataDirError } from '../src/node/identity.js';
 import { KvNode } from '../src/node/kv-node.js';
 import { createLogger, defaultLogFormat, type LogFormat } from '../src/node/logger.js';
+import { DirLockHeldError } from '../src/storage/dir-lock.js';
 
 const EXIT = { clean: 0, fatal: 1, usage: 2 } as const;
 
@@ -41,7 +43,7 @@ const program = new Command()
   .option('--replace', 'this (empty) data directory takes the place of the one node <id> had before, which is lost: it joins as a learner and votes once it has caught up')
   .option('--insecure', 'run without a cluster secret: peers are NOT authenticated (trusted networks only)')
   .option('--exit-on-stdin-close', 'stop when standard input closes (a cluster manager that dies takes its nodes along)')
-  .addHelpText('after', '\nExit status: 0 clean stop (SIGTERM/SIGINT), 1 the node had to stop, 2 usage or config error.')
+  .addHelpText('after', '\nExit status: 0 clean stop (SIGTERM/SIGINT), 1 the node had to stop, 2 usage or config error, or the data directory is in use.')
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -119,6 +121,7 @@ try {
   await node.start();
 } catch (e) {
   process.stderr.write(`kvnode ${opts.id}: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
-  // A data directory that is not this node's to use is the operator's to fix (exit 2).
-  process.exit(e instanceof DataDirError ? EXIT.usage : EXIT.fatal);
+  // A data directory that is not this node's to use (another cluster's, one that forgot, or one
+  // another process owns) is the operator's to fix: exit 2, as for a bad config.
+  process.exit(e instanceof DataDirError || e instanceof DirLockHeldError ? EXIT.usage : EXIT.fatal);
 }

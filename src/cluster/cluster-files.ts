@@ -3,10 +3,14 @@
  * kvnode takes its data directory from the config file (`dataDir`, relative to the file), so
  * overriding the data directory, or starting from an in-memory config, means writing an
  * effective config file for the nodes — it goes into the data directory itself.
+ *
+ * One manager per data directory: `<dataDir>/LOCK` (src/storage/dir-lock.ts), taken by
+ * `lockDataDir` before the manager writes or deletes anything there. Resolving writes nothing.
  */
-import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadClusterConfig, type ClusterConfig } from '../node/config.js';
+import { acquireDirLock, type DirLock } from '../storage/dir-lock.js';
 
 export interface ClusterSource {
   /** A cluster.config.json; relative paths resolve against the cwd. */
@@ -23,14 +27,17 @@ export interface ClusterFiles {
   readonly configFile: string;
   /** Absolute; node `id` keeps its files in `<dataDir>/node-<id>`. */
   readonly dataDir: string;
+  /** `configFile` is the effective config: the manager writes it (writeEffectiveConfig) once it holds the data directory. */
+  readonly effective: boolean;
 }
 
 /** Name of the config written for the nodes when the one given cannot be passed as is. */
 export const EFFECTIVE_CONFIG_FILE = 'cluster.effective.json';
 
 /**
- * `effective`: always give the nodes an effective config, even for a config file used as is —
- * the caller rewrites it before starting any node (the relays add `dialVia` routes).
+ * Reads the config and works out the paths; writes nothing. `effective`: always give the nodes
+ * an effective config, even for a config file used as is — the caller rewrites it before
+ * starting any node (the relays add `dialVia` routes).
  */
 export function resolveClusterFiles(src: ClusterSource, opts: { effective?: boolean } = {}): ClusterFiles {
   if (src.configFile === undefined && src.config === undefined) throw new Error('startCluster: give configFile or config');
@@ -41,9 +48,17 @@ export function resolveClusterFiles(src: ClusterSource, opts: { effective?: bool
   const config = loaded.secretFile === undefined ? loaded
     : { ...loaded, secretFile: resolve(file ? dirname(file) : process.cwd(), loaded.secretFile) };
   const dataDir = src.dataDir !== undefined ? resolve(src.dataDir) : resolve(file ? dirname(file) : process.cwd(), config.dataDir);
+  if (file && src.config === undefined && src.dataDir === undefined && !opts.effective) return { config, configFile: file, dataDir, effective: false };
+  return { config, configFile: join(dataDir, EFFECTIVE_CONFIG_FILE), dataDir, effective: true };
+}
+
+/**
+ * Creates the data directory if needed and takes it for this manager (`<dataDir>/LOCK`).
+ * Throws DirLockHeldError, naming the holder's pid, when another live process has it.
+ */
+export function lockDataDir(dataDir: string): DirLock {
   mkdirSync(dataDir, { recursive: true });
-  if (file && src.config === undefined && src.dataDir === undefined && !opts.effective) return { config, configFile: file, dataDir };
-  return { config, configFile: writeEffectiveConfig(dataDir, config), dataDir };
+  return acquireDirLock(dataDir, { what: 'the cluster data directory', by: 'cluster manager' });
 }
 
 /**
@@ -72,10 +87,21 @@ export function nodeLogFile(dataDir: string, id: number): string {
 /**
  * Deletes what the given nodes persisted (their `node-<id>` directories and log files) and
  * nothing else in the data directory — it may be shared with other files, or be `.`.
+ * A node directory still held by a live process (a kvnode started by hand) is not deleted:
+ * it throws DirLockHeldError naming that process, having deleted nothing.
  */
 export function removeNodeData(dataDir: string, ids: readonly number[]): void {
-  for (const id of ids) {
-    rmSync(nodeDataDir(dataDir, id), { recursive: true, force: true });
-    rmSync(nodeLogFile(dataDir, id), { force: true });
+  const locks: DirLock[] = [];
+  try {
+    for (const id of ids) {
+      const dir = nodeDataDir(dataDir, id);
+      if (existsSync(dir)) locks.push(acquireDirLock(dir, { what: `node ${id}'s data directory`, by: 'cluster manager (--fresh)' }));
+    }
+    for (const id of ids) {
+      rmSync(nodeDataDir(dataDir, id), { recursive: true, force: true });
+      rmSync(nodeLogFile(dataDir, id), { force: true });
+    }
+  } finally {
+    for (const lock of locks) lock.release();
   }
 }

@@ -6,8 +6,9 @@
 import { fetchStatus, type NodeAddr, type StatusResponse } from '../client/admin.js';
 import { configHasSecret, generateClusterSecret, SECRET_ENV } from '../node/cluster-secret.js';
 import { ConfigError, type ClusterConfig } from '../node/config.js';
+import type { DirLock } from '../storage/dir-lock.js';
 import {
-  nodeDataDir, nodeLogFile, removeNodeData, resolveClusterFiles, writeEffectiveConfig, type ClusterFiles, type ClusterSource,
+  lockDataDir, nodeDataDir, nodeLogFile, removeNodeData, resolveClusterFiles, writeEffectiveConfig, type ClusterFiles, type ClusterSource,
 } from './cluster-files.js';
 import { ClusterRelays } from './cluster-relays.js';
 import { isLive, type ClusterEvent, type ClusterListener, type NodeExit, type NodeState, type OutputLine } from './events.js';
@@ -57,9 +58,11 @@ export interface NodeInfo {
 }
 
 /**
- * The cluster's bookkeeping without any process yet: resolves the files, deletes the data with
- * `fresh`. Register exit handlers on it (stopAllOnExit) before `startAll`, so that a Ctrl-C
- * during startup stops what was started.
+ * The cluster's bookkeeping without any process yet: resolves the files, takes the data
+ * directory (`<dataDir>/LOCK`: one manager per directory), writes the effective config, deletes
+ * the data with `fresh`. Register exit handlers on it (stopAllOnExit) before `startAll`, so that
+ * a Ctrl-C during startup stops what was started. Throws DirLockHeldError, having written
+ * nothing, when another manager holds the directory.
  */
 export function createCluster(opts: StartClusterOptions): LocalCluster {
   const files = resolveClusterFiles(opts, { effective: opts.relays === true });
@@ -73,8 +76,17 @@ export function createCluster(opts: StartClusterOptions): LocalCluster {
   if (unknown.length) {
     throw new ConfigError('nodes', unknown.map((id) => `node ${id} is not in the config (ids: ${all.join(', ')})`));
   }
-  if (opts.fresh) removeNodeData(files.dataDir, all);
-  return new LocalCluster(files, opts);
+  // Nothing is written into the data directory before this manager holds it: a second manager
+  // must not replace the running one's effective config (its relay routes) or delete node data.
+  const lock = lockDataDir(files.dataDir);
+  try {
+    if (files.effective) writeEffectiveConfig(files.dataDir, files.config);
+    if (opts.fresh) removeNodeData(files.dataDir, all);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  return new LocalCluster(files, opts, lock);
 }
 
 /** createCluster, then startAll: resolves once every node listens. Does not wait for a leader. */
@@ -102,11 +114,17 @@ export class LocalCluster {
   private relays: Promise<ClusterRelays> | null = null;
   /** Nodes started with `--replace` (setReplace). */
   private readonly replacing = new Set<number>();
+  private readonly effective: boolean;
+  /** This manager's hold on the data directory, from createCluster until stopAll; taken again by a later start. */
+  private dirLock: DirLock | null;
 
-  constructor(files: ClusterFiles, opts: Omit<StartClusterOptions, keyof ClusterSource> = {}) {
+  /** `lock`: the data directory, already taken (createCluster); without it the first start takes it. */
+  constructor(files: ClusterFiles, opts: Omit<StartClusterOptions, keyof ClusterSource> = {}, lock: DirLock | null = null) {
     this.config = files.config;
     this.configFile = files.configFile;
     this.dataDir = files.dataDir;
+    this.effective = files.effective;
+    this.dirLock = lock;
     this.stopGraceMs = opts.stopGraceMs ?? 5000;
     this.network = opts.relays ? new NetworkFaults(files.config.nodes.map((n) => n.id)) : undefined;
     if (opts.onEvent) this.listeners.add(opts.onEvent);
@@ -211,6 +229,11 @@ export class LocalCluster {
   /** Spawns node `id` and resolves once it listens. Throws if it already has a process. */
   start(id: number): Promise<void> {
     const n = this.node(id);
+    try {
+      this.own();
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     if (!this.network) return n.start();
     return this.ensureRelays().then(() => n.start());
   }
@@ -244,6 +267,7 @@ export class LocalCluster {
   async restart(id: number): Promise<void> {
     const n = this.node(id);
     await n.kill();
+    this.own();
     if (this.network) await this.ensureRelays();
     await n.start();
   }
@@ -253,16 +277,38 @@ export class LocalCluster {
     return this.node(id).stop(this.stopGraceMs);
   }
 
-  /** Stops every node that has a process (paused ones are continued first), then the relays. Idempotent. */
+  /**
+   * Stops every node that has a process (paused ones are continued first), then the relays, and
+   * lets go of the data directory. Idempotent.
+   */
   async stopAll(): Promise<void> {
     await Promise.all([...this.nodes.values()].map((n) => n.stop(this.stopGraceMs)));
     await this.closeRelays();
+    this.dirLock?.release();
+    this.dirLock = null;
   }
 
   /** SIGKILL to every node without waiting: for a process 'exit' handler. Closes the relays too. */
   killAllNow(): void {
     for (const n of this.nodes.values()) n.killNow();
     void this.closeRelays();
+  }
+
+  /**
+   * Holds the data directory before a node starts: taken again after stopAll let it go, and the
+   * effective config rewritten — another manager may have written its own meanwhile. Throws
+   * DirLockHeldError when another manager has it now.
+   */
+  private own(): void {
+    if (this.dirLock?.held) return;
+    const lock = lockDataDir(this.dataDir);
+    try {
+      if (this.effective) writeEffectiveConfig(this.dataDir, this.config);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+    this.dirLock = lock;
   }
 
   /**

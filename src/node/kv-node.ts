@@ -3,7 +3,7 @@
  *
  *   peer port   — peer links (peer-links.ts) and bootstrap check-ins (bootstrap.ts)
  *   client port — client requests and operator queries (client-server.ts)
- *   data dir    — meta.json (the node table, once booted) and the WAL (src/storage)
+ *   data dir    — meta.json (the node table, once booted), the WAL (src/storage) and LOCK (one owner)
  *
  * Start-up: listen on both ports; if meta.json exists, recover from the WAL and run. Otherwise
  * take part in bootstrap (run the server, or check in with it), persist the table, then run.
@@ -17,7 +17,7 @@ import type { Command } from '../replica/entry.js';
 import { Replica } from '../replica/replica.js';
 import { compactedIdx, logLength, type PersistentState } from '../replica/storage.js';
 import type { Notice, ReplicaStatus } from '../replica/types.js';
-import { openWal, readMeta, writeMeta, type StorageEvent, type Wal } from '../storage/index.js';
+import { acquireDirLock, openWal, readMeta, writeMeta, type DirLock, type StorageEvent, type Wal } from '../storage/index.js';
 import { FSYNC_OFF_WARNING } from '../storage/wal.js';
 import { isPeerMessage } from '../wire/codec.js';
 import type { NodeAddress, WireMessage } from '../wire/messages.js';
@@ -82,6 +82,7 @@ export class KvNode {
   private links: PeerLinks | null = null;
   private driver: ReplicaDriver | null = null;
   private wal: Wal | null = null;
+  private dirLock: DirLock | null = null;
   private bootstrapServer: BootstrapServer | null = null;
   private cancelCheckIn: (() => void) | null = null;
   private lastStatus: ReplicaStatus | null = null;
@@ -115,7 +116,9 @@ export class KvNode {
     const { config } = this.options;
     if (!this.fsync) this.logger.warn('fsync-off', { warning: FSYNC_OFF_WARNING });
     await mkdir(this.dataDir, { recursive: true });
-    // The directory's identity first: a new one gets its incarnation, durable before we speak.
+    // One process per data directory, before anything in it is read (src/storage/dir-lock.ts).
+    this.dirLock = acquireDirLock(this.dataDir, { what: `node ${this.id}'s data directory`, by: `kvnode ${this.id}` });
+    // Then the directory's identity: a new one gets its incarnation, durable before we speak.
     const dir = await inspectDataDir(this.dataDir, { clusterId: config.clusterId, nodeId: this.id });
     this.identity = dir.identity;
     if (dir.created) this.logger.info('identity-created', { incarnation: dir.identity.incarnation });
@@ -180,6 +183,7 @@ export class KvNode {
       await this.clientServer.close();
       await new Promise<void>((r) => this.peerServer.close(() => r()));
       await this.wal?.close().catch(() => {});
+      this.dirLock?.release();
     })();
     return this.stopping;
   }

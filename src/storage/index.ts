@@ -13,3 +13,4 @@ export {
   type OpenedWal, type StorageEvent, type WalContents, type WalOptions, type WalStatus,
 } from './wal.js';
 export { DiskFullError, diskFullCode, namingDiskFull, type DiskFullCode } from './disk-full.js';
+export { DirLockHeldError, LOCK_FILE, acquireDirLock, lockHolder, type DirLock, type DirLockOptions, type LockRecord } from './dir-lock.js';
