@@ -92,7 +92,15 @@ describe('one owner per data directory (real processes)', function () {
     const kv = client(c);
     for (let i = 0; i < 20; i++) expect((await kv.put(`k${i}`, `v${i}`)).status).to.equal('ok');
     const nodeDir = c.nodeDataDir(1);
-    const before = hashTree(nodeDir);
+    // The decided index of the last put is written after its reply: wait until the files settle.
+    let before = hashTree(nodeDir);
+    for (const deadline = Date.now() + 10_000; ;) {
+      await new Promise((r) => setTimeout(r, 200));
+      const now = hashTree(nodeDir);
+      if (JSON.stringify(now) === JSON.stringify(before)) break;
+      if (Date.now() > deadline) expect.fail('the idle node\'s files kept changing for 10 s');
+      before = now;
+    }
     expect(Object.keys(before)).to.include.members([LOCK_FILE, META_FILE, WAL_FILE]);
 
     // The same node on other ports (the config of a careless copy), and with the very same config.
