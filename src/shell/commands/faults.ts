@@ -1,19 +1,21 @@
 /**
- * The nemesis: kill / pause / resume / restart / start / stop nodes, and cut, delay or heal peer
+ * The nemesis: kill / pause / resume / restart / start / stop / wipe / replace nodes, and cut, delay or heal peer
  * links through the local cluster's relays. Each action is recorded as a nemesis event when
  * recording is on, so the report shows what the clients went through.
  */
+import { rmSync } from 'node:fs';
 import { isLive, type LocalCluster } from '../../cluster/index.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { resolveNodes } from '../node-refs.js';
 import type { ShellSession } from '../session.js';
 import { CommandFailed, UsageError, type CommandSpec } from './types.js';
 
-type NodeAction = 'kill' | 'pause' | 'resume' | 'restart' | 'start' | 'stop';
+type NodeAction = 'kill' | 'pause' | 'resume' | 'restart' | 'start' | 'stop' | 'wipe' | 'replace';
 
 const PAST: Record<NodeAction, string> = {
   kill: 'killed (SIGKILL)', pause: 'paused (SIGSTOP)', resume: 'resumed (SIGCONT)',
   restart: 'restarted', start: 'started', stop: 'stopped',
+  wipe: 'killed (SIGKILL) and its data directory deleted', replace: 'started with --replace',
 };
 
 async function nodeAction(session: ShellSession, action: NodeAction, args: readonly string[]): Promise<void> {
@@ -24,7 +26,7 @@ async function nodeAction(session: ShellSession, action: NodeAction, args: reado
     session.info(`${action}: no node is ${args[0]}`);
     return;
   }
-  if (action !== 'resume' && action !== 'start') await session.noteFault();
+  if (action !== 'resume' && action !== 'start' && action !== 'replace') await session.noteFault();
   for (const id of ids) {
     checkState(cluster, action, id);
     // Recorded when the fault starts (a restart waits until the node listens again; the
@@ -37,6 +39,18 @@ async function nodeAction(session: ShellSession, action: NodeAction, args: reado
       case 'restart': await cluster.restart(id); break;
       case 'start': await cluster.start(id); break;
       case 'stop': await cluster.stop(id); break;
+      case 'wipe':
+        await cluster.kill(id);
+        rmSync(cluster.nodeDataDir(id), { recursive: true, force: true });
+        break;
+      case 'replace':
+        cluster.setReplace(id, true);
+        try {
+          await cluster.start(id);
+        } finally {
+          cluster.setReplace(id, false);
+        }
+        break;
     }
     session.result(`node ${id} ${PAST[action]}`, { command: action, node: id, state: cluster.state(id) });
   }
@@ -49,7 +63,7 @@ function checkState(cluster: LocalCluster, action: NodeAction, id: number): void
   if ((action === 'kill' || action === 'pause' || action === 'stop') && !live) throw new CommandFailed(`node ${id} is ${state}: nothing to ${action}`);
   if (action === 'pause' && state === 'paused') throw new CommandFailed(`node ${id} is already paused`);
   if (action === 'resume' && state !== 'paused') throw new CommandFailed(`node ${id} is ${state}, not paused`);
-  if (action === 'start' && live) throw new CommandFailed(`node ${id} is ${state}; use restart to kill and start it`);
+  if ((action === 'start' || action === 'replace') && live) throw new CommandFailed(`node ${id} is ${state}; ${action === 'start' ? 'use restart to kill and start it' : 'wipe it first'}`);
 }
 
 function nodeCommand(action: NodeAction, summary: string, details: string[] = []): CommandSpec {
@@ -108,6 +122,13 @@ export const FAULT_COMMANDS: readonly CommandSpec[] = [
   nodeCommand('restart', 'kill -9 a node if it runs, then start it again and wait until it listens', ['restart down starts every node that is down.']),
   nodeCommand('start', 'start a node that has no process'),
   nodeCommand('stop', 'stop a node gracefully (SIGTERM)'),
+  nodeCommand('wipe', 'kill -9 a node and delete its data directory (a lost disk); it stays down', [
+    'Started again (start), it is a new data directory: it follows the log but its votes do not count',
+    '(status shows it as learner). replace brings it back as a voter.',
+  ]),
+  nodeCommand('replace', 'start a node that is down with --replace: its new data directory takes the old one\'s place', [
+    'It joins as a learner and becomes a voter once it has caught up (watch status).',
+  ]),
   {
     name: 'partition', group: 'faults', usage: 'partition <nodes> | <nodes> [| …]   or   partition <nodes> -> <nodes>',
     summary: 'cut peer links: both ways between groups, or one way',
