@@ -10,7 +10,7 @@ import type { Snapshot } from '../src/replica/snapshot.js';
 import { BOTTOM, type NodeId } from '../src/replica/ballot.js';
 import type { Entry } from '../src/replica/entry.js';
 import type { PersistentState } from '../src/replica/storage.js';
-import type { Ready, ReplicaConfig, ReplicaInput, ReplicaStatus } from '../src/replica/types.js';
+import { defaultIncarnation, type Ready, type ReplicaConfig, type ReplicaInput, type ReplicaStatus } from '../src/replica/types.js';
 import type { ReplicaFactory, ReplicaLike } from '../src/sim/replica-like.js';
 import { Simulation } from '../src/sim/simulator.js';
 
@@ -19,7 +19,9 @@ class StubReplica implements ReplicaLike {
   readonly compactedIdx = 0;
   entryAt(idx: number): Entry | undefined { return this.log[idx]; }
   currentSnapshot(): null { return null; }
-  stateSnapshot(): Snapshot { return { idx: 0, kv: [], sessions: [], members: [] }; }
+  stateSnapshot(): Snapshot {
+    return { idx: 0, kv: [], sessions: [], members: this.config.nodes.map((id) => ({ id, incarnation: defaultIncarnation(id), voter: true })) };
+  }
   constructor(readonly config: ReplicaConfig, durable: PersistentState, private readonly tag: string,
     private readonly onMessage: (to: NodeId, from: NodeId, entry: Entry, idx: number) => void,
     private readonly kind: 'proposal-forward' | 'accept-decide' = 'proposal-forward',

@@ -2,7 +2,9 @@
  * Bootstrap: how the first nodes of a cluster learn the node table, once.
  *
  * The bootstrap server (the node `bootstrap` in the config) counts check-ins, itself
- * included. When `bootThreshold` distinct nodes have checked in, it boots: it persists the
+ * included. When `bootThreshold` distinct nodes have checked in — and every node, or a second
+ * has passed (DEFAULT_BOOT_GRACE_MS) — it boots, with a genesis membership whose voters are the
+ * incarnations that checked in (src/replica/membership.ts): it persists the
  * table and sends boot to every node that checked in; later check-ins get boot at once. A node
  * persists the table it was sent, answers boot-ready and starts the replica. After a restart a
  * node finds its table on disk and never needs the bootstrap server again; a booted node (any
@@ -56,6 +58,9 @@ export function bootProblem(boot: Boot, self: NodeId, clusterId: string): string
   return null;
 }
 
+/** How long a bootstrap server that reached its threshold waits for the nodes still missing. */
+export const DEFAULT_BOOT_GRACE_MS = 1000;
+
 /** The bootstrap server's side: counts check-ins until the threshold, then boots. */
 export class BootstrapServer {
   /** Node → the incarnation it checked in with: the genesis voters. */
@@ -64,6 +69,7 @@ export class BootstrapServer {
   private readonly waiting = new Set<FramedSocket>();
   /** Booting started (the table is being persisted). */
   private booting = false;
+  private graceTimer: NodeJS.Timeout | null = null;
   /** Our own table is durable: only now may anyone be told to boot. */
   private booted = false;
 
@@ -78,6 +84,8 @@ export class BootstrapServer {
     private readonly bootSelf: (meta: NodeMeta) => Promise<void>,
     /** Booting failed (the disk): the node must stop. */
     private readonly fatal: (err: unknown) => void,
+    /** How long to wait for the other nodes once the threshold is reached (maybeBoot). */
+    private graceMs = DEFAULT_BOOT_GRACE_MS,
   ) {
     this.checkedIn.set(self, selfIncarnation);
   }
@@ -107,8 +115,23 @@ export class BootstrapServer {
     this.waiting.delete(conn);
   }
 
+  /**
+   * Once the threshold is reached, the server still waits up to `graceMs` for the nodes that have
+   * not checked in: a node in the genesis membership votes from the first entry, while one that
+   * checks in later must first have its join decided by the genesis voters — if one of them dies
+   * meanwhile, a cluster that booted with just a bare majority is stuck until it comes back.
+   * Nodes started together all make it into the genesis this way.
+   */
   private maybeBoot(): void {
     if (this.booting || this.checkedIn.size < this.threshold) return;
+    if (this.checkedIn.size < this.cluster.nodes.length && this.graceMs > 0) {
+      if (this.graceTimer === null) {
+        this.graceTimer = setTimeout(() => { this.graceMs = 0; this.maybeBoot(); }, this.graceMs);
+        this.graceTimer.unref?.();
+      }
+      return;
+    }
+    if (this.graceTimer) clearTimeout(this.graceTimer);
     this.booting = true;
     this.table = {
       clusterId: this.cluster.clusterId, nodes: this.cluster.nodes,
