@@ -15,6 +15,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { resolveClusterSecret, SECRET_ENV } from '../src/node/cluster-secret.js';
 import { ConfigError, loadClusterConfig, MIN_SECRET_CHARS, nodeById } from '../src/node/config.js';
 import { KvNode } from '../src/node/kv-node.js';
+import { watchEventLoopStalls } from '../src/node/event-loop-stall.js';
 import { createLogger, defaultLogFormat, type LogFormat } from '../src/node/logger.js';
 
 const EXIT = { clean: 0, fatal: 1, usage: 2 } as const;
@@ -71,6 +72,7 @@ try {
     ]);
   }
   const logger = createLogger({ node: opts.id, format: opts.log ?? defaultLogFormat() });
+  watchEventLoopStalls(logger);
   if (secret) logger.info('peer-auth', { secretFrom: secret.source });
   else {
     process.stderr.write(`kvnode ${opts.id}: WARNING: ${INSECURE_WARNING}\n`);
