@@ -2,8 +2,8 @@
  * npm run bench:scale — how kvsh's cost grows with the data (issue E).
  *
  *   npm run bench:scale -- [--keys 100000,1000000] [--value-bytes 16,100] [--duration 5] [--warmup 1]
- *                          [-c 64] [--preload-concurrency 256] [--nodes 3] [--restart kill|stop|none]
- *                          [--dir DIR] [--seed N] [--cpu-prof DIR] [--quick] [--json]
+ *                          [-c 64] [--preload-concurrency 256] [--nodes 3] [--restart kill|stop|none] [--restart-timeout 120]
+ *                          [--dir DIR] [--seed N] [--cpu-prof DIR] [--keep-logs DIR] [--quick] [--json]
  *
  * For every key count × value size: a fresh local cluster (fsync on), preloaded with that many
  * keys, then put and get at C=64 (src/bench/scale-run.ts). Prints one row per (keys, value
@@ -78,9 +78,11 @@ interface Options {
   preloadConcurrency: number;
   nodes: number;
   restart: 'kill' | 'stop' | 'none';
+  restartTimeout: number;
   dir?: string;
   seed?: number;
   cpuProf?: string;
+  keepLogs?: string;
   quick?: boolean;
   json?: boolean;
 }
@@ -98,9 +100,11 @@ const program = new Command()
   .option('--preload-concurrency <n>', 'puts in flight while preloading', wholeNumber('--preload-concurrency', 1), 256)
   .option('--nodes <n>', 'cluster size', wholeNumber('--nodes', 1), 3)
   .addOption(new Option('--restart <how>', 'how the restarted follower is stopped (none: skip the restart)').choices(['kill', 'stop', 'none']).default('kill'))
+  .option('--restart-timeout <s>', 'how long the restarted follower may take to serve before it is reported NOT SERVING', seconds('--restart-timeout', false), 120)
   .option('--dir <dir>', 'parent directory of the clusters\' data (default: the OS temp directory; use a disk, not a tmpfs)')
   .option('--seed <n>', 'seed of the key and value choices (default: random, printed)', wholeNumber('--seed', 0))
   .option('--cpu-prof <dir>', 'run the nodes under node --cpu-prof into <dir> and summarise the leader\'s CPU per phase')
+  .option('--keep-logs <dir>', 'keep every node\'s log in <dir>/<keys>-<bytes>/node-<id>.log (the data directories are removed)')
   .option('--quick', `shorter: ${QUICK.keys.join(' and ')} keys, ${QUICK.duration} s runs after ${QUICK.warmup} s warm-up (explicit flags win)`)
   .option('--json', 'stdout: JSON lines only (meta, scale-row, scale-config); tables go to stderr')
   .exitOverride()
@@ -152,8 +156,9 @@ async function main(): Promise<number> {
     try {
       const r = await runScaleConfig({
         keys: c.keys, valueSize: c.valueSize, concurrency: o.concurrency, preloadConcurrency: o.preloadConcurrency,
-        durationMs: o.duration * 1000, warmupMs: o.warmup * 1000, seed, nodes: o.nodes, parentDir, restart: o.restart,
-        ...(cpuProf === undefined ? {} : { cpuProfDir: cpuProf }), say,
+        durationMs: o.duration * 1000, warmupMs: o.warmup * 1000, seed, nodes: o.nodes, parentDir, restart: o.restart, restartTimeoutMs: o.restartTimeout * 1000,
+        ...(cpuProf === undefined ? {} : { cpuProfDir: cpuProf }),
+        ...(o.keepLogs === undefined ? {} : { keepLogsDir: resolve(o.keepLogs) }), say,
       });
       results.push(r);
     } catch (e) {

@@ -67,7 +67,7 @@ const CONFIG_COLUMNS: readonly Column<ScaleResult>[] = [
   { title: 'peak RSS MB (VmHWM)', cell: (r) => mb(Math.max(0, ...Object.values(r.peakRssKbByNode))) },
   { title: 'restart: boot ms', cell: (r) => (r.restart ? formatMs(r.restart.bootMs) : '-') },
   { title: 'listening ms', cell: (r) => (r.restart ? formatMs(r.restart.listenMs) : '-') },
-  { title: 'serving ms', cell: (r) => (r.restart ? formatMs(r.restart.serveMs) : '-') },
+  { title: 'serving ms', cell: (r) => (!r.restart ? '-' : r.restart.failure === undefined ? formatMs(r.restart.serveMs) : 'NOT SERVING') },
   {
     title: 'replayed MB',
     cell: (r) => (typeof r.restart?.recovered?.['bytes'] === 'number' ? mbBytes(r.restart.recovered['bytes']) : '-'),
@@ -151,6 +151,7 @@ export function scaleConfigRecord(r: ScaleResult): Record<string, unknown> {
     restart: r.restart === null ? null : {
       node: r.restart.node, how: r.restart.how, bootMs: round3(r.restart.bootMs), listenMs: round3(r.restart.listenMs), serveMs: round3(r.restart.serveMs),
       probes: r.restart.probes, recovered: r.restart.recovered,
+      ...(r.restart.failure === undefined ? {} : { failure: r.restart.failure, statusAtTimeout: r.restart.statusAtTimeout }),
     },
     ballotsSeen: r.ballotsSeen,
     wallMs: round3(r.wallMs),

@@ -17,12 +17,12 @@
  * Operations enter at the leader first (as kvbench does); before each phase the leader is
  * looked up again, since a stall may have moved it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { formatAddr, type NodeAddr } from '../client/index.js';
 import {
-  createCluster, stopAllOnExit, writeTestConfig, type ClusterEvent, type LocalCluster,
+  createCluster, nodeLogFile, stopAllOnExit, writeTestConfig, type ClusterEvent, type LocalCluster,
 } from '../cluster/index.js';
 import { ballotEq } from '../replica/ballot.js';
 import {
@@ -55,6 +55,10 @@ export interface ScaleOptions {
   readonly parentDir: string;
   /** How the restarted follower is stopped; 'none' skips the restart. Default 'kill'. */
   readonly restart?: 'kill' | 'stop' | 'none';
+  /** How long the restarted node may take to serve; default 120 s. */
+  readonly restartTimeoutMs?: number;
+  /** Copy each node's log (its output lines) into `<keepLogsDir>/<keys>-<valueSize>/node-<id>.log` before the cluster's directory is removed. */
+  readonly keepLogsDir?: string;
   /** Run the nodes under `node --cpu-prof` into this directory and summarise each phase. */
   readonly cpuProfDir?: string;
   /** Progress lines. */
@@ -176,7 +180,7 @@ export async function runScaleConfig(o: ScaleOptions): Promise<ScaleResult> {
   };
   const { file } = await writeTestConfig({ nodes, dir, fsync: true, clusterId: 'kvsh-scale' });
   const cluster = createCluster({
-    configFile: file, fsync: true, relays: false, fresh: true, onEvent,
+    configFile: file, fsync: true, relays: false, fresh: true, onEvent, logFiles: o.keepLogsDir !== undefined,
     ...(o.cpuProfDir === undefined ? {} : { nodeCommand: profiledNodeCommand(join(o.cpuProfDir, `${o.keys}-${o.valueSize}`)) }),
   });
   const removeHandlers = stopAllOnExit(cluster, { onStopped: () => rmSync(dir, { recursive: true, force: true }), exitCode: 130 });
@@ -261,8 +265,11 @@ export async function runScaleConfig(o: ScaleOptions): Promise<ScaleResult> {
       leader = await settledLeader(cluster);
       const follower = cluster.nodeIds.find((id) => id !== leader)!;
       say(`  restarting follower node ${follower} (${o.restart ?? 'kill'})…`);
-      restart = await measureRestart(cluster, follower, { how: o.restart === 'stop' ? 'stop' : 'kill', probeKey: keyNames(1)[0]! });
-      say(`  restart: listening after ${Math.round(restart.listenMs)} ms, serving after ${Math.round(restart.serveMs)} ms`);
+      restart = await measureRestart(cluster, follower, { how: o.restart === 'stop' ? 'stop' : 'kill', probeKey: keyNames(1)[0]!,
+        ...(o.restartTimeoutMs === undefined ? {} : { timeoutMs: o.restartTimeoutMs }) });
+      say(restart.failure === undefined
+        ? `  restart: listening after ${Math.round(restart.listenMs)} ms, serving after ${Math.round(restart.serveMs)} ms`
+        : `  restart: listening after ${Math.round(restart.listenMs)} ms; ${restart.failure}; status then: ${JSON.stringify(restart.statusAtTimeout)}`);
     }
 
     stopping = true;
@@ -287,6 +294,17 @@ export async function runScaleConfig(o: ScaleOptions): Promise<ScaleResult> {
     target?.close();
     await cluster.stopAll().catch(() => {});
     removeHandlers();
+    if (o.keepLogsDir !== undefined) {
+      const into = join(o.keepLogsDir, `${o.keys}-${o.valueSize}`);
+      mkdirSync(into, { recursive: true });
+      for (const id of cluster.nodeIds) {
+        try {
+          copyFileSync(nodeLogFile(cluster.dataDir, id), join(into, `node-${id}.log`));
+        } catch (e) {
+          say(`  could not keep node ${id}'s log: ${(e as Error).message}`);
+        }
+      }
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }
