@@ -62,7 +62,7 @@ describe('bench:scale parts', () => {
   const phase = (keys: number, workload: ScalePhase['workload'], opsPerSec: number, p99: number, cpu: number): ScalePhase => ({
     workload, keys, valueSize: 16, concurrency: 64, durationMs: 1000, opsPerSec,
     latencyMs: { p50: p99 / 2, p90: p99 * 0.9, p99, max: p99 * 2, mean: p99 / 2 }, ops: opsPerSec, errors: 0, indeterminate: 0,
-    serverCpuMs: cpu * opsPerSec / 1000, serverCpuMsPer1kOps: cpu, nodeCpuMs: {}, maxRssKb: 100 * 1024, rssKbByNode: {},
+    serverCpuMs: cpu * opsPerSec / 1000, serverCpuMsPer1kOps: cpu, nodeCpuMs: {}, otherCores: 0.1, benchCores: 0.5, maxRssKb: 100 * 1024, rssKbByNode: {},
     leader: 1, newBallots: [], leaderStall: { count: 0, maxMs: 0 }, stallsByNode: {},
   });
   const config = (keys: number, phases: ScalePhase[]): ScaleResult => ({
@@ -206,6 +206,8 @@ describe('bench:scale CLI (real processes)', function () {
       expect(r['p99Ms'], what).to.be.at.most(r['maxMs']);
       expect(r['serverCpuMsPer1kOps'], what).to.be.a('number').at.least(0);
       expect(r['maxRssKb'], what).to.be.a('number').greaterThan(0);
+      expect(r['otherCores'], what).to.be.a('number').at.least(0);
+      expect(r['benchCores'], what).to.be.a('number').greaterThan(0);
       expect(Object.keys(r['rssKbByNode']).sort(), what).to.deep.equal(['1', '2', '3']);
       expect(r['leaderChanges'], what).to.be.a('number').and.satisfy(Number.isInteger).and.at.least(0);
       expect(r['newBallots'], what).to.have.length(r['leaderChanges']);

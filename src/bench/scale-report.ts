@@ -6,6 +6,7 @@
  * peak memory, restart time). Pure functions of the results.
  */
 import { formatColumns, formatMs, formatRate, formatRatio, type Column } from './report.js';
+import { cpuCount } from './cpu-reading.js';
 import type { ScalePhase, ScaleResult } from './scale-run.js';
 
 export interface ScaleRow {
@@ -51,6 +52,7 @@ const ROW_COLUMNS: readonly Column<ScaleRow>[] = [
   { title: 'leader stall ms', cell: (r) => (r.phase.leaderStall.count === 0 ? '-' : String(Math.round(r.phase.leaderStall.maxMs))) },
   { title: 'stalls', cell: (r) => String(r.phase.leaderStall.count) },
   { title: 'err/indet', cell: (r) => `${r.phase.errors}/${r.phase.indeterminate}` },
+  { title: 'other cores', cell: (r) => (Number.isFinite(r.phase.otherCores) ? r.phase.otherCores.toFixed(2) : '-') },
 ];
 
 /** One row per (keys, value size, workload). */
@@ -86,6 +88,8 @@ export const SCALE_LEGEND = [
   'CPU ms/1k ops: user + system CPU of all node processes over the measured window, per 1,000 operations completed in it.',
   'RSS MB: the largest resident set sampled on any node during the row. ballots: leader ballots first elected during the row',
   '(warm-up and drain included; goal 0). leader stall ms: the longest event-loop stall the leader logged (≥ 50 ms), stalls: how many.',
+  `other cores: CPU used by neither the nodes nor the load generator during the row, in cores of this ${cpuCount}-core machine (other jobs;`,
+  '  also kernel threads such as the disk\'s flushes): well above 0 means the row\'s figures are low.',
   'restart: a follower stopped (kill -9 unless --restart stop) and started again; times from the spawn: boot = its first log line (Node + TypeScript loader),',
   'listening = its log replayed, serving = its client port answered a linearizable get with a value (rejoined, applied up to the log\'s end).',
 ].join('\n');
@@ -117,6 +121,8 @@ export function scaleRowRecord(r: ScaleRow): Record<string, unknown> {
     serverCpuMs: round3(p.serverCpuMs),
     serverCpuMsPer1kOps: round3(p.serverCpuMsPer1kOps),
     nodeCpuMs: p.nodeCpuMs,
+    otherCores: round3(p.otherCores),
+    benchCores: round3(p.benchCores),
     maxRssKb: p.maxRssKb,
     rssKbByNode: p.rssKbByNode,
     leader: p.leader,

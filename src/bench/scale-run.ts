@@ -3,7 +3,8 @@
  * data"): a fresh local cluster (fsync on), loaded with `keys` keys of `valueSize`-byte values,
  * then measured:
  *
- *   preload   every key put once, `preloadConcurrency` puts in flight (rate, latency)
+ *   preload   every key put once, `preloadConcurrency` puts in flight (rate, latency); a put that
+ *             fails is tried again, up to 10 times per key, and counted
  *   put       closed loop, C virtual clients, random keys over the loaded ones
  *   get       the same with linearizable gets
  *   data dir  disk usage of each node's directory after the runs
@@ -34,7 +35,8 @@ import { keyNames, runLoop, type LatencySummary, type LoopResult } from './loop.
 import { NodeLogWatch, type StallFigures } from './node-log-watch.js';
 import { preload, type PreloadResult } from './preload.js';
 import { measureRestart, type RestartResult } from './restart-time.js';
-import { RssSampler, readCpuMs, readRss } from './rss.js';
+import { RssSampler, readRss } from './rss.js';
+import { cpuBetween, takeCpuReading, type CpuReading, type CpuUse } from './cpu-reading.js';
 import type { BenchTarget } from './target.js';
 
 export type ScalePhaseKind = 'preload' | 'put' | 'get';
@@ -83,6 +85,13 @@ export interface ScalePhase {
   readonly serverCpuMs: number;
   readonly serverCpuMsPer1kOps: number;
   readonly nodeCpuMs: Record<string, number>;
+  /**
+   * Cores busy with other work than the nodes and the load generator over the window, on
+   * average (other jobs on a shared machine; also kernel threads such as the disk's flushes).
+   */
+  readonly otherCores: number;
+  /** Cores the load generator (this process) used over the window. */
+  readonly benchCores: number;
   /** Largest VmRSS sampled on any node during the phase, KiB. */
   readonly maxRssKb: number;
   readonly rssKbByNode: Record<string, number>;
@@ -117,29 +126,9 @@ export interface ScaleResult {
 
 const epoch = (perfMs: number): number => performance.timeOrigin + perfMs;
 
-/** CPU ms of each running node, keyed by id, with the pid read (a restarted node is a new process). */
-function readNodeCpu(cluster: LocalCluster): Map<number, { pid: number; ms: number }> {
-  const out = new Map<number, { pid: number; ms: number }>();
-  for (const id of cluster.nodeIds) {
-    const pid = cluster.pid(id);
-    const ms = pid === undefined ? undefined : readCpuMs(pid);
-    if (pid !== undefined && ms !== undefined) out.set(id, { pid, ms });
-  }
-  return out;
-}
-
-function cpuBetween(a: Map<number, { pid: number; ms: number }> | undefined, b: Map<number, { pid: number; ms: number }> | undefined):
-  { total: number; byNode: Record<string, number> } {
-  if (!a || !b) return { total: NaN, byNode: {} };
-  const byNode: Record<string, number> = {};
-  let total = 0;
-  for (const [id, x] of a) {
-    const y = b.get(id);
-    if (!y || y.pid !== x.pid) continue;
-    byNode[String(id)] = y.ms - x.ms;
-    total += y.ms - x.ms;
-  }
-  return { total, byNode };
+/** A CPU reading of the machine, this process and every running node. */
+function readCpu(cluster: LocalCluster): CpuReading {
+  return takeCpuReading(() => cluster.nodeIds.map((id) => [id, cluster.pid(id)]));
 }
 
 function nodeRss(cluster: LocalCluster): RssSampler {
@@ -208,12 +197,12 @@ export async function runScaleConfig(o: ScaleOptions): Promise<ScaleResult> {
     say(`  ${o.keys.toLocaleString('en-US')} keys × ${o.valueSize} B: leader node ${leader}; preloading (${o.preloadConcurrency ?? 256} in flight)…`);
     let rss = nodeRss(cluster);
     rss.start();
-    const cpu0 = readNodeCpu(cluster);
+    const cpu0 = readCpu(cluster);
     const pre: PreloadResult = await preload(target!, {
-      keys: o.keys, valueSize: o.valueSize, seed: o.seed, concurrency: o.preloadConcurrency ?? 256,
+      keys: o.keys, valueSize: o.valueSize, seed: o.seed, concurrency: o.preloadConcurrency ?? 256, attemptsPerKey: 10,
       onProgress: (n, ms) => say(`    preload ${n.toLocaleString('en-US')} / ${o.keys.toLocaleString('en-US')} (${Math.round(n / (ms / 1000)).toLocaleString('en-US')} keys/s)`),
     });
-    const cpu1 = readNodeCpu(cluster);
+    const cpu1 = readCpu(cluster);
     rss.sample();
     rss.stop();
     windows.push({ fromUs: performanceToHrtimeUs(pre.startMs), toUs: performanceToHrtimeUs(pre.endMs) });
@@ -228,8 +217,8 @@ export async function runScaleConfig(o: ScaleOptions): Promise<ScaleResult> {
       leader = await leaderNow();
       rss = nodeRss(cluster);
       rss.start();
-      let from: ReturnType<typeof readNodeCpu> | undefined;
-      let to: ReturnType<typeof readNodeCpu> | undefined;
+      let from: CpuReading | undefined;
+      let to: CpuReading | undefined;
       const timers: NodeJS.Timeout[] = [];
       const startedAt = performance.now();
       const r: LoopResult = await runLoop(target!, {
@@ -237,12 +226,12 @@ export async function runScaleConfig(o: ScaleOptions): Promise<ScaleResult> {
         seed: o.seed, prepopulate: false,
         onStart: (w) => {
           windows.push({ fromUs: performanceToHrtimeUs(w.measureFromMs), toUs: performanceToHrtimeUs(w.endMs) });
-          timers.push(setTimeout(() => { from = readNodeCpu(cluster); }, Math.max(0, w.measureFromMs - performance.now())));
-          timers.push(setTimeout(() => { to = readNodeCpu(cluster); }, Math.max(0, w.endMs - performance.now())));
+          timers.push(setTimeout(() => { from = readCpu(cluster); }, Math.max(0, w.measureFromMs - performance.now())));
+          timers.push(setTimeout(() => { to = readCpu(cluster); }, Math.max(0, w.endMs - performance.now())));
         },
       });
       for (const t of timers) clearTimeout(t);
-      to ??= readNodeCpu(cluster);
+      to ??= readCpu(cluster);
       rss.sample();
       rss.stop();
       const completed = r.opsPerSec * (r.durationMs / 1000);
@@ -320,7 +309,7 @@ interface Measured {
 }
 
 function phaseFigures(
-  workload: ScalePhaseKind, o: ScaleOptions, concurrency: number, m: Measured, cpu: { total: number; byNode: Record<string, number> },
+  workload: ScalePhaseKind, o: ScaleOptions, concurrency: number, m: Measured, cpu: CpuUse,
   rss: RssSampler, leader: number, watch: NodeLogWatch, ids: readonly number[], fromEpoch: number, toEpoch: number,
 ): Omit<ScalePhase, 'leaderProfile' | 'profiles'> {
   const rssKbByNode: Record<string, number> = {};
@@ -330,9 +319,11 @@ function phaseFigures(
     workload, keys: o.keys, valueSize: o.valueSize, concurrency,
     durationMs: m.durationMs, opsPerSec: m.opsPerSec, latencyMs: m.latencyMs, ops: m.ops, errors: m.errors, indeterminate: m.indeterminate,
     ...(m.firstProblem === undefined ? {} : { firstProblem: m.firstProblem }),
-    serverCpuMs: cpu.total,
-    serverCpuMsPer1kOps: completed > 0 ? (cpu.total / completed) * 1000 : NaN,
+    serverCpuMs: cpu.serverMs,
+    serverCpuMsPer1kOps: completed > 0 ? (cpu.serverMs / completed) * 1000 : NaN,
     nodeCpuMs: cpu.byNode,
+    otherCores: cpu.otherCores,
+    benchCores: cpu.benchMs / m.durationMs,
     maxRssKb: Math.max(0, ...Object.values(rssKbByNode)),
     rssKbByNode,
     leader,
