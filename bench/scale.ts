@@ -13,8 +13,9 @@
  * single-node restart time (until it serves a linearizable get).
  *
  * --quick: 20,000 and 200,000 keys, 2 s runs after 0.5 s of warm-up (flags given explicitly
- * still win). The full matrix (the defaults) takes about 10 minutes on a 2-core machine,
- * mostly preloading a million keys twice.
+ * still win). The full matrix (the defaults) took 15–25 minutes on a shared 2-core machine on
+ * the code of December 2026 (docs/bench-scale-before.md), mostly preloading a million keys
+ * twice at 2,700–4,000 keys/s: its length is one of the figures.
  *
  * --cpu-prof DIR: the nodes run under `node --cpu-prof` (profiles kept in DIR/<keys>-<bytes>/node-<id>/),
  * and the leader's CPU per phase is summarised (busy, GC, top functions).

@@ -132,6 +132,13 @@ describe('bench:scale parts', () => {
     expect(r.latencyMs.p50).to.be.at.most(r.latencyMs.p99);
   });
 
+  it('preload gives up when no put has succeeded for a while, saying how far it got', async () => {
+    const t = new FlakyTarget(new Map([...Array.from({ length: 100 }, (_, i): [string, number] => [`bench-${i}`, i < 5 ? 0 : 1e9])]));
+    let err: Error | undefined;
+    await preload(t, { keys: 100, valueSize: 8, seed: 1, concurrency: 4, giveUpAfterMs: 50 }).catch((e: Error) => { err = e; });
+    expect(err?.message).to.match(/^preloading 100 keys: no put succeeded for \d+ s \(5 of 100 written\); last: (indeterminate: timeout|error: rejected: busy)$/);
+  });
+
   it('preload gives up on a key that keeps failing, naming it', async () => {
     const t = new FlakyTarget(new Map([['bench-4', 3]]));
     let err: Error | undefined;

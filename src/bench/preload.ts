@@ -8,10 +8,12 @@
  * or get run afterwards over the same key count and seed finds every key present.
  *
  * A put that does not succeed (an error, or an indeterminate outcome while the cluster
- * re-elects) is tried again for the same key, up to `attemptsPerKey` times: the benchmark needs
- * the keys present, and writing the same value twice is harmless. Every such failure is
- * counted and reported, never hidden; a key still failing after its attempts makes the preload
- * throw.
+ * re-elects) is tried again for the same key: the benchmark needs the keys present, and writing
+ * the same value twice is harmless. Every such failure is counted and reported, never hidden.
+ * The preload gives up (throws) when no put at all has succeeded for `giveUpAfterMs` — the
+ * cluster is down, not slow — or when one key has failed `attemptsPerKey` times (default
+ * unlimited: at a million keys a store that stalls for seconds at a time can fail the same key
+ * many times over while others get through, and that is a figure, not a reason to stop).
  */
 import { performance } from 'node:perf_hooks';
 import { LatencyRecorder } from '../shell/latency.js';
@@ -25,8 +27,10 @@ export interface PreloadOptions {
   readonly keyPrefix?: string;
   /** Puts in flight; default 256. */
   readonly concurrency?: number;
-  /** Default 3. */
+  /** Puts per key before giving up; default unlimited. */
   readonly attemptsPerKey?: number;
+  /** Give up when no put has succeeded for this long; default 120 s. */
+  readonly giveUpAfterMs?: number;
   /** Called about every `progressEveryMs` (default 10 s) with the keys written so far. */
   readonly onProgress?: (written: number, elapsedMs: number) => void;
   readonly progressEveryMs?: number;
@@ -52,7 +56,8 @@ export interface PreloadResult {
 export async function preload(target: BenchTarget, opts: PreloadOptions): Promise<PreloadResult> {
   const keys = keyNames(opts.keys, opts.keyPrefix);
   const values = valuePool(opts.valueSize, opts.seed);
-  const attempts = opts.attemptsPerKey ?? 3;
+  const attempts = opts.attemptsPerKey ?? Infinity;
+  const giveUpAfterMs = opts.giveUpAfterMs ?? 120_000;
   const concurrency = Math.max(1, Math.min(opts.concurrency ?? 256, keys.length));
   const latency = new LatencyRecorder();
   let latencySum = 0;
@@ -64,6 +69,7 @@ export async function preload(target: BenchTarget, opts: PreloadOptions): Promis
   let firstFailure: string | undefined;
   let givenUp: string | undefined;
   const startMs = performance.now();
+  let lastOkMs = startMs;
   const progressEvery = opts.progressEveryMs ?? 10_000;
   const progress = opts.onProgress
     ? setInterval(() => opts.onProgress!(written, performance.now() - startMs), progressEvery)
@@ -82,6 +88,7 @@ export async function preload(target: BenchTarget, opts: PreloadOptions): Promis
         puts++;
         if (r.kind === 'ok') {
           written++;
+          lastOkMs = performance.now();
           break;
         }
         const why = `${r.kind}: ${'reason' in r ? r.reason : JSON.stringify(r)}`;
@@ -92,6 +99,11 @@ export async function preload(target: BenchTarget, opts: PreloadOptions): Promis
           givenUp ??= `key ${keys[i]}: ${attempts} puts did not succeed; last: ${why}`;
           return;
         }
+        if (performance.now() - lastOkMs > giveUpAfterMs) {
+          givenUp ??= `no put succeeded for ${Math.round((performance.now() - lastOkMs) / 1000)} s (${written} of ${keys.length} written); last: ${why}`;
+          return;
+        }
+        if (givenUp !== undefined) return;
       }
     }
   };

@@ -4,7 +4,7 @@
  * then measured:
  *
  *   preload   every key put once, `preloadConcurrency` puts in flight (rate, latency); a put that
- *             fails is tried again, up to 10 times per key, and counted
+ *             fails is tried again and counted (preload.ts)
  *   put       closed loop, C virtual clients, random keys over the loaded ones
  *   get       the same with linearizable gets
  *   data dir  disk usage of each node's directory after the runs
@@ -199,7 +199,7 @@ export async function runScaleConfig(o: ScaleOptions): Promise<ScaleResult> {
     rss.start();
     const cpu0 = readCpu(cluster);
     const pre: PreloadResult = await preload(target!, {
-      keys: o.keys, valueSize: o.valueSize, seed: o.seed, concurrency: o.preloadConcurrency ?? 256, attemptsPerKey: 10,
+      keys: o.keys, valueSize: o.valueSize, seed: o.seed, concurrency: o.preloadConcurrency ?? 256,
       onProgress: (n, ms) => say(`    preload ${n.toLocaleString('en-US')} / ${o.keys.toLocaleString('en-US')} (${Math.round(n / (ms / 1000)).toLocaleString('en-US')} keys/s)`),
     });
     const cpu1 = readCpu(cluster);
