@@ -18,7 +18,8 @@
  * twice at 2,700–4,000 keys/s: its length is one of the figures.
  *
  * --cpu-prof DIR: the nodes run under `node --cpu-prof` (profiles kept in DIR/<keys>-<bytes>/node-<id>/),
- * and the leader's CPU per phase is summarised (busy, GC, top functions).
+ * and the leader's CPU per phase is summarised (busy, GC, top functions). It implies --restart stop
+ * unless --restart is given: a node killed with -9 writes no profile.
  *
  * Output: tables on stdout, progress on stderr; with --json, stdout carries only JSON lines
  * (`meta`, one `scale-row` per row, one `scale-config` per configuration) and the tables go to
@@ -135,6 +136,11 @@ async function main(): Promise<number> {
   const parentDir = resolve(o.dir ?? tmpdir());
   mkdirSync(parentDir, { recursive: true });
   const cpuProf = o.cpuProf === undefined ? undefined : resolve(o.cpuProf);
+  if (cpuProf !== undefined && program.getOptionValueSource('restart') !== 'cli') {
+    // A node killed with -9 writes no profile: the restarted follower's first life would be lost.
+    o.restart = 'stop';
+    say('bench:scale: --cpu-prof: the restarted follower is stopped with SIGTERM (--restart stop), so that its profile is written');
+  }
   const out = (line: string): void => { if (o.json) process.stdout.write(`${line}\n`); };
   const table = (text: string): void => { (o.json ? process.stderr : process.stdout).write(`${text}\n`); };
 
