@@ -28,7 +28,7 @@
  * is asserted. Exit status: 0 when every run was made (errors in runs are reported, not fatal),
  * 1 when the cluster could not be started or reached, 2 on bad arguments.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -36,9 +36,11 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { onOff, parseArgs } from './args.js';
 import { fetchStatus, formatAddr, parseAddr, type NodeAddr } from '../src/client/index.js';
 import {
-  createCluster, formatEvent, kvnodeCommand, stopAllOnExit, writeTestConfig, type ClusterEvent, type LocalCluster, type NodeCommand,
+  createCluster, formatEvent, stopAllOnExit, writeTestConfig, type ClusterEvent, type LocalCluster,
 } from '../src/cluster/index.js';
-import { performanceToHrtimeUs, readCpuProfiles, summarizeProfiles, type UsWindow } from '../src/bench/cpu-profile.js';
+import {
+  performanceToHrtimeUs, profiledNodeCommand, readCpuProfiles, summarizeProfiles, type UsWindow,
+} from '../src/bench/cpu-profile.js';
 import { formatProfiles, profileRecord } from '../src/bench/profile-report.js';
 import { ballotEq, formatBallot } from '../src/replica/ballot.js';
 import { CompletionTimeline } from '../src/bench/failover.js';
@@ -153,16 +155,6 @@ interface Local {
   cluster: LocalCluster;
   dir: string;
   removeExitHandlers: () => void;
-}
-
-/** kvnode under `node --cpu-prof`: each process writes its profile into <dir>/node-<id>/ when it exits. */
-function profiledNodeCommand(dir: string): NodeCommand {
-  return (launch) => {
-    const spec = kvnodeCommand(launch);
-    const into = join(dir, `node-${launch.id}`);
-    mkdirSync(into, { recursive: true });
-    return { ...spec, args: ['--cpu-prof', `--cpu-prof-dir=${into}`, ...spec.args] };
-  };
 }
 
 async function startLocal(o: Options): Promise<Local> {

@@ -17,6 +17,7 @@ import { resolveClusterSecret, SECRET_ENV } from '../src/node/cluster-secret.js'
 import { ConfigError, loadClusterConfig, MIN_SECRET_CHARS, nodeById } from '../src/node/config.js';
 import { DataDirError } from '../src/node/identity.js';
 import { KvNode } from '../src/node/kv-node.js';
+import { watchEventLoopStalls } from '../src/node/event-loop-stall.js';
 import { createLogger, defaultLogFormat, type LogFormat } from '../src/node/logger.js';
 import { DirLockHeldError } from '../src/storage/dir-lock.js';
 
@@ -75,6 +76,7 @@ try {
     ]);
   }
   const logger = createLogger({ node: opts.id, format: opts.log ?? defaultLogFormat() });
+  watchEventLoopStalls(logger);
   if (secret) logger.info('peer-auth', { secretFrom: secret.source });
   else {
     process.stderr.write(`kvnode ${opts.id}: WARNING: ${INSECURE_WARNING}\n`);

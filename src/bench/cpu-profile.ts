@@ -11,9 +11,9 @@
  * Input is validated: a file that is not a V8 CPU profile is an error naming the file and what
  * is wrong, never a crash or silently empty figures.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { projectRoot } from '../cluster/node-command.js';
+import { kvnodeCommand, projectRoot, type NodeCommand } from '../cluster/node-command.js';
 
 interface CallFrame {
   readonly functionName: string;
@@ -176,4 +176,14 @@ export function summarizeProfiles(profiles: readonly CpuProfile[], window?: UsWi
 export function performanceToHrtimeUs(ms: number): number {
   const nowHr = Number(process.hrtime.bigint() / 1000n);
   return nowHr - (performance.now() - ms) * 1000;
+}
+
+/** kvnode under `node --cpu-prof`: each process writes its profile into <dir>/node-<id>/ when it exits. */
+export function profiledNodeCommand(dir: string): NodeCommand {
+  return (launch) => {
+    const spec = kvnodeCommand(launch);
+    const into = join(dir, `node-${launch.id}`);
+    mkdirSync(into, { recursive: true });
+    return { ...spec, args: ['--cpu-prof', `--cpu-prof-dir=${into}`, ...spec.args] };
+  };
 }
