@@ -150,7 +150,9 @@ describe('data directory lock', function () {
   it('a zombie holder (killed, not reaped) counts as dead', async function () {
     if (!existsSync('/proc/self/stat')) this.skip();
     // sh starts a short sleep in the background, then becomes a long sleep that never reaps it.
-    const sh = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The short sleep must outlive the exec: one that ends first may be reaped by sh (seen in CI:
+    // its /proc entry was gone).
+    const sh = spawn('sh', ['-c', 'sleep 0.5 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const shExit = new Promise((ok) => sh.once('exit', ok));
     try {
       const zombie = Number(await new Promise<string>((ok) => createInterface({ input: sh.stdout! }).once('line', ok)));

@@ -326,11 +326,11 @@ export class Replica {
    */
   private maybeCompact(): void {
     if (this.snapshotEntries <= 0) return;
-    // At least `snapshotEntries` entries, and at least half as many as the state has keys and
-    // sessions: a snapshot costs time and disk in proportion to the state, so this keeps its cost
-    // per applied entry bounded however large the state grows (the log between two snapshots is
-    // at most about half the state in entries).
-    const every = Math.max(this.snapshotEntries, Math.floor((this.kv.size + this.kv.sessionCount) / 2));
+    // At least `snapshotEntries` entries, and at least a quarter as many as the state has keys
+    // and sessions: a snapshot costs time and disk in proportion to the state, so this keeps its
+    // cost per applied entry bounded however large the state grows (the log between two
+    // snapshots is at most about a quarter of the state in entries).
+    const every = Math.max(this.snapshotEntries, Math.floor((this.kv.size + this.kv.sessionCount) / 4));
     if (this.kv.appliedIdx - this.sp.compactedIdx < every) return;
     this.sp.persist([{ kind: 'install-snapshot', snapshot: this.kv.snapshot() }]);
   }
