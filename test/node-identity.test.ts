@@ -133,16 +133,21 @@ describe('node identity: kvnode processes', function () {
     return r;
   };
 
-  it('a changed clusterId: exit 2 naming both ids; the data directory is left as it was', async () => {
-    const { file, config } = await writeTestConfig({ nodes: 1, dir });
-    const first = run(['--config', file, '--id', '1']);
+  /** A one-node cluster booted once (its directory has an identity, meta.json and a log), then stopped with `signal`. */
+  const bootOnce = async (signal: NodeJS.Signals) => {
+    const t = await writeTestConfig({ nodes: 1, dir });
+    const first = run(['--config', t.file, '--id', '1']);
     try {
-      await untilVoter(config.nodes[0]!.clientPort);
+      await untilVoter(t.config.nodes[0]!.clientPort);
     } finally {
-      first.child.kill('SIGTERM');
+      first.child.kill(signal);
       await first.exited;
     }
-    const dataDir = resolve(dirname(file), config.dataDir, 'node-1');
+    return { ...t, dataDir: resolve(dirname(t.file), t.config.dataDir, 'node-1') };
+  };
+
+  it('a changed clusterId: exit 2 naming both ids; the data directory is left as it was', async () => {
+    const { file, config, dataDir } = await bootOnce('SIGTERM');
     const before = readFileSync(join(dataDir, IDENTITY_FILE));
     const changed = join(dir, 'changed.json');
     writeFileSync(changed, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), clusterId: 'another-cluster', dataDir: resolve(dirname(file), config.dataDir) }), { mode: 0o600 });
@@ -153,15 +158,8 @@ describe('node identity: kvnode processes', function () {
   });
 
   it('a data directory whose log was deleted: exit 2, the message says to start with --replace', async () => {
-    const { file, config } = await writeTestConfig({ nodes: 1, dir });
-    const first = run(['--config', file, '--id', '1']);
-    try {
-      await untilVoter(config.nodes[0]!.clientPort);
-    } finally {
-      first.child.kill('SIGKILL');
-      await first.exited;
-    }
-    rmSync(resolve(dirname(file), config.dataDir, 'node-1', WAL_FILE));
+    const { file, dataDir } = await bootOnce('SIGKILL');
+    rmSync(join(dataDir, WAL_FILE));
     const second = run(['--config', file, '--id', '1']);
     expect(await second.exited).to.equal(2);
     expect(second.err).to.match(/wal\.log\) is missing.*--replace/);
